@@ -27,6 +27,6 @@ def cc_grpc_proto(name, srcs, deps = [], grpc = True, visibility = None):
         name = name,
         srcs = [o for o in outs if o.endswith(".cc")],
         hdrs = [o for o in outs if o.endswith(".h")],
-        deps = deps + ["//third_party/googleapis:google_api", "@system//:grpc", "@system//:protobuf"],
+        deps = deps + ["//third_party/googleapis", "@system//:grpc", "@system//:protobuf"],
         visibility = visibility,
     )
