@@ -1,0 +1,140 @@
+#include "libs/logging/log.h"
+
+#include <cstdio>
+#include <mutex>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace dvc::log {
+namespace {
+
+std::mutex g_mu;
+std::string g_service = "dvc";
+Level g_min = Level::kInfo;
+void (*g_sink)(const std::string&) = nullptr;
+thread_local std::string t_request_id;
+
+const char* LevelName(Level l) {
+  switch (l) {
+    case Level::kDebug: return "DEBUG";
+    case Level::kInfo: return "INFO";
+    case Level::kWarn: return "WARN";
+    case Level::kError: return "ERROR";
+  }
+  return "INFO";
+}
+
+void AppendJsonString(std::string* out, absl::string_view s) {
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out->append(buf);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+}  // namespace
+
+void Init(absl::string_view service, Level min_level) {
+  std::lock_guard<std::mutex> l(g_mu);
+  g_service = std::string(service);
+  g_min = min_level;
+}
+
+void SetSink(void (*sink)(const std::string&)) {
+  std::lock_guard<std::mutex> l(g_mu);
+  g_sink = sink;
+}
+
+std::string ScrubDigits(absl::string_view s) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = i;
+    while (j < s.size() && absl::ascii_isdigit(static_cast<unsigned char>(s[j]))) ++j;
+    if (j - i >= 9) {
+      out.append("[digits]");
+      i = j;
+    } else if (j > i) {
+      out.append(s.substr(i, j - i).data(), j - i);
+      i = j;
+    } else {
+      out.push_back(s[i++]);
+    }
+  }
+  return out;
+}
+
+bool IsSensitiveKey(absl::string_view key) {
+  static const char* kSensitive[] = {"password", "passwd", "secret",  "otp",   "code",
+                                     "token",    "cccd",   "cmnd",    "id_number", "phone",
+                                     "msisdn",   "birth",  "dob",     "email", "address",
+                                     "captcha_answer", "authorization", "cookie", "pin", "key"};
+  std::string k = absl::AsciiStrToLower(key);
+  for (const char* s : kSensitive) {
+    if (absl::StrContains(k, s)) return true;
+  }
+  return false;
+}
+
+void Write(Level level, absl::string_view msg, std::initializer_list<Field> fields) {
+  if (level < g_min) return;
+  std::string line = "{\"ts\":";
+  AppendJsonString(&line, absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()));
+  line.append(",\"level\":");
+  AppendJsonString(&line, LevelName(level));
+  line.append(",\"svc\":");
+  {
+    std::lock_guard<std::mutex> l(g_mu);
+    AppendJsonString(&line, g_service);
+  }
+  line.append(",\"msg\":");
+  AppendJsonString(&line, ScrubDigits(msg));
+  if (!t_request_id.empty()) {
+    line.append(",\"request_id\":");
+    AppendJsonString(&line, ScrubDigits(t_request_id));
+  }
+  for (const auto& [k, v] : fields) {
+    line.push_back(',');
+    AppendJsonString(&line, k);
+    line.push_back(':');
+    AppendJsonString(&line, IsSensitiveKey(k) ? std::string("[redacted]") : ScrubDigits(v));
+  }
+  line.push_back('}');
+  void (*sink)(const std::string&);
+  {
+    std::lock_guard<std::mutex> l(g_mu);
+    sink = g_sink;
+  }
+  if (sink != nullptr) {
+    sink(line);
+  } else {
+    line.push_back('\n');
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  }
+}
+
+ScopedRequestId::ScopedRequestId(std::string id) : previous_(std::move(t_request_id)) {
+  t_request_id = std::move(id);
+}
+ScopedRequestId::~ScopedRequestId() { t_request_id = std::move(previous_); }
+const std::string& CurrentRequestId() { return t_request_id; }
+
+}  // namespace dvc::log
