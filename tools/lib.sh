@@ -47,3 +47,137 @@ pg_stop() {
   local dir="$STATE_DIR/pg"
   [ -f "$dir/postmaster.pid" ] && runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true
 }
+
+# ---------------------------------------------------------------------------------------------
+# The stack: PostgreSQL, the Kafka dev broker, the provider simulators and the six services.
+# Every process started here is recorded in $STATE_DIR/pids and stopped by stack_stop.
+
+SERVICES=(registration auth otp idv_gateway sigverify accounts)
+declare -A DEFAULT_PORT=([registration]=50051 [auth]=50052 [otp]=50053 [idv_gateway]=50054
+                         [sigverify]=50055 [accounts]=50056)
+
+record_pid() { echo "$1 $2" >> "$STATE_DIR/pids"; }
+
+# wait_for_line FILE REGEX TIMEOUT_S: waits until a line matching REGEX appears in FILE.
+wait_for_line() {
+  local file=$1 re=$2 t=${3:-30} i=0
+  while [ $i -lt $((t * 10)) ]; do
+    grep -qE "$re" "$file" 2>/dev/null && return 0
+    sleep 0.1; i=$((i + 1))
+  done
+  return 1
+}
+
+wait_for_http() {
+  local url=$1 t=${2:-30} i=0
+  while [ $i -lt $((t * 10)) ]; do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    sleep 0.1; i=$((i + 1))
+  done
+  return 1
+}
+
+# stack_start MODE: MODE=dev uses the documented default ports; MODE=test picks free ports.
+# Writes $STATE_DIR/stack.env with every address (sourced by tests and tools/bench).
+stack_start() {
+  local mode=$1
+  mkdir -p "$STATE_DIR/logs"; : > "$STATE_DIR/pids"
+  local envf="$STATE_DIR/stack.env"; : > "$envf"
+
+  if [ -z "${DATABASE_URL:-}" ]; then
+    if [ "$mode" = dev ]; then pg_start 55432; else pg_start; fi
+    log "PostgreSQL          $DATABASE_URL  (data: $STATE_DIR/pg)"
+    echo "STACK_OWNS_PG=1" >> "$envf"
+  else
+    log "PostgreSQL          $DATABASE_URL  (given)"
+  fi
+  echo "DATABASE_URL=$DATABASE_URL" >> "$envf"
+
+  if [ -z "${KAFKA_BROKERS:-}" ]; then
+    local kctl; kctl=$(free_port)
+    "$ROOT/bazel-bin/tools/kafka_mock/kafka_mock" --control_port="$kctl" \
+      --topics=dvc.accounts.v1:3 > "$STATE_DIR/logs/kafka_mock.out" 2> "$STATE_DIR/logs/kafka_mock.log" &
+    record_pid $! kafka_mock
+    wait_for_line "$STATE_DIR/logs/kafka_mock.out" '^KAFKA_BROKERS=' 20 || { log "Kafka dev broker did not start"; return 1; }
+    KAFKA_BROKERS=$(grep -m1 '^KAFKA_BROKERS=' "$STATE_DIR/logs/kafka_mock.out" | cut -d= -f2)
+    echo "KAFKA_CONTROL_URL=http://127.0.0.1:$kctl" >> "$envf"
+    log "Kafka dev broker    $KAFKA_BROKERS  (control http://127.0.0.1:$kctl)"
+  else
+    log "Kafka               $KAFKA_BROKERS  (given)"
+  fi
+  export KAFKA_BROKERS
+  echo "KAFKA_BROKERS=$KAFKA_BROKERS" >> "$envf"
+
+  local simports="--telco_port=18081 --population_port=18082 --sms_port=18083"
+  [ "$mode" = test ] && simports="--telco_port=0 --population_port=0 --sms_port=0"
+  python3 "$ROOT/tools/sim/simulators.py" $simports > "$STATE_DIR/logs/sim.out" 2> "$STATE_DIR/logs/sim.log" &
+  record_pid $! simulators
+  wait_for_line "$STATE_DIR/logs/sim.out" '^SIM_SMS_URL=' 20 || { log "simulators did not start"; return 1; }
+  grep '^SIM_' "$STATE_DIR/logs/sim.out" >> "$envf"
+  # shellcheck disable=SC1090
+  source <(grep '^SIM_' "$STATE_DIR/logs/sim.out")
+  log "Telco simulator     $SIM_TELCO_URL"
+  log "Population sim      $SIM_POPULATION_URL"
+  log "SMS sink            $SIM_SMS_URL   (last OTP: $SIM_SMS_URL/v1/otp/last?to=PHONE)"
+
+  declare -A port
+  for s in "${SERVICES[@]}"; do
+    if [ "$mode" = dev ]; then port[$s]=${DEFAULT_PORT[$s]}; else port[$s]=$(free_port); fi
+    psql -q "$DATABASE_URL" -tc "SELECT 1 FROM pg_database WHERE datname='dvc_$s'" | grep -q 1 \
+      || psql -q "$DATABASE_URL" -c "CREATE DATABASE dvc_$s" >/dev/null
+  done
+  local dburl_base="${DATABASE_URL%/*}"
+  local keys="$STATE_DIR/keys"; mkdir -p "$keys"; chmod 700 "$keys"
+  for k in otp_hmac_key captcha_hmac_key pii_key token_hmac_key; do
+    [ -s "$keys/$k" ] || head -c 32 /dev/urandom | base64 > "$keys/$k"
+  done
+  local dev_flags=""
+  [ "$mode" = test ] && dev_flags="--dev_expose_captcha=true"
+  [ "$mode" = dev ] && dev_flags="--dev_expose_captcha=${DEV_EXPOSE_CAPTCHA:-false}"
+  for s in "${SERVICES[@]}"; do
+    local bin="$ROOT/bazel-bin/services/$s/$s"
+    [ -x "$bin" ] || { log "missing binary $bin"; return 1; }
+    local mport=$(( port[$s] + 1000 )); [ "$mode" = test ] && mport=$(free_port)
+    local args=(--grpc_port="${port[$s]}" --metrics_port="$mport" --database_url="$dburl_base/dvc_$s")
+    case $s in
+      accounts) args+=(--kafka_brokers="$KAFKA_BROKERS" --pii_key_file="$keys/pii_key") ;;
+      otp) args+=(--sms_url="$SIM_SMS_URL" --otp_hmac_key_file="$keys/otp_hmac_key") ;;
+      idv_gateway) args+=(--telco_url="$SIM_TELCO_URL" --population_url="$SIM_POPULATION_URL") ;;
+      registration) args+=(--accounts_addr="127.0.0.1:${port[accounts]}" --otp_addr="127.0.0.1:${port[otp]}"
+                           --idv_addr="127.0.0.1:${port[idv_gateway]}" --captcha_hmac_key_file="$keys/captcha_hmac_key" $dev_flags) ;;
+      auth) args+=(--accounts_addr="127.0.0.1:${port[accounts]}" --otp_addr="127.0.0.1:${port[otp]}"
+                   --captcha_hmac_key_file="$keys/captcha_hmac_key" --token_hmac_key_file="$keys/token_hmac_key"
+                   --signing_key_dir="$STATE_DIR/signing_keys" $dev_flags) ;;
+    esac
+    "$bin" "${args[@]}" > "$STATE_DIR/logs/$s.log" 2>&1 &
+    record_pid $! "$s"
+    local up=$(echo "$s" | tr a-z A-Z)
+    echo "${up}_ADDR=127.0.0.1:${port[$s]}" >> "$envf"
+    echo "${up}_METRICS_URL=http://127.0.0.1:$mport/metrics" >> "$envf"
+  done
+  for s in "${SERVICES[@]}"; do
+    local up=$(echo "$s" | tr a-z A-Z)
+    local murl; murl=$(grep "^${up}_METRICS_URL=" "$envf" | cut -d= -f2-)
+    if ! wait_for_http "${murl%/metrics}/healthz" 60; then
+      log "$s did not become healthy; last log lines:"; tail -20 "$STATE_DIR/logs/$s.log" >&2; return 1
+    fi
+    log "$(printf '%-19s' "$s") grpc $(grep "^${up}_ADDR=" "$envf" | cut -d= -f2)   metrics $murl"
+  done
+}
+
+stack_stop() {
+  if [ -f "$STATE_DIR/pids" ]; then
+    # Reverse order: services first, then simulators and the broker.
+    tac "$STATE_DIR/pids" | while read -r pid name; do
+      kill -TERM "$pid" 2>/dev/null || true
+    done
+    for _ in $(seq 1 100); do
+      local alive=0
+      while read -r pid name; do kill -0 "$pid" 2>/dev/null && alive=1; done < "$STATE_DIR/pids"
+      [ $alive -eq 0 ] && break; sleep 0.1
+    done
+    while read -r pid name; do kill -KILL "$pid" 2>/dev/null || true; done < "$STATE_DIR/pids"
+    rm -f "$STATE_DIR/pids"
+  fi
+  if grep -q '^STACK_OWNS_PG=1' "$STATE_DIR/stack.env" 2>/dev/null; then pg_stop; fi
+}

@@ -1,0 +1,39 @@
+// Per-call helpers shared by every service's API handlers and gRPC clients.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "libs/logging/log.h"
+#include "libs/status/grpc_status.h"
+
+namespace dvc::server {
+
+inline constexpr char kRequestIdHeader[] = "x-request-id";
+
+// The caller's x-request-id (sanitised, ≤ 64 chars) or a fresh random one.
+std::string RequestIdOf(const grpc::ServerContext* ctx);
+std::string NewRequestId();
+// Client address "ip" without port, for login history and throttles.
+std::string PeerIp(const grpc::ServerContext* ctx);
+
+// Runs a handler body with the request id in the log scope and maps its status to gRPC:
+//   return server::Handle(ctx, [&] { return impl_.DoThing(...); });
+template <typename F>
+grpc::Status Handle(grpc::ServerContext* ctx, F&& body) {
+  log::ScopedRequestId scope(RequestIdOf(ctx));
+  absl::Status s = body();
+  return status::ToGrpcStatus(s);
+}
+
+// A client context for a cross-service call: deadline always set, request id propagated.
+std::unique_ptr<grpc::ClientContext> ClientContext(absl::Duration deadline);
+
+// An insecure channel (mTLS is terminated by the mesh in Kubernetes) with keepalive settings.
+std::shared_ptr<grpc::Channel> Dial(const std::string& target);
+
+}  // namespace dvc::server
