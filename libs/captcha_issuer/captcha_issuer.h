@@ -1,0 +1,51 @@
+// Server-side captcha challenges shared by registration and auth: an image (libs/captcha) whose
+// answer is stored only as an HMAC, expiring and single use (a wrong answer consumes it too).
+// Each service keeps the challenges in its own database: add the file target
+// "//libs/captcha_issuer:migrations" (0900_captchas.sql) to the srcs of its migrations cc_embed.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace dvc::captcha {
+
+struct IssuedCaptcha {
+  std::string captcha_id;
+  std::string png;
+  absl::Time expires_at;
+  std::string dev_answer;  // empty unless Options::expose_answer (dev/test stacks only)
+};
+
+// The port domain code depends on. Errors from Verify (all field "captcha_answer"):
+// INVALID_ARGUMENT CAPTCHA_REQUIRED (empty id or answer), INVALID_ARGUMENT CAPTCHA_INVALID (wrong
+// answer, unknown or already used id), FAILED_PRECONDITION CAPTCHA_EXPIRED.
+class CaptchaChecker {
+ public:
+  virtual ~CaptchaChecker() = default;
+  virtual absl::StatusOr<IssuedCaptcha> Issue() = 0;
+  virtual absl::Status Verify(const std::string& captcha_id, const std::string& answer) = 0;
+};
+
+struct Options {
+  absl::Duration ttl = absl::Minutes(5);
+  bool expose_answer = false;
+};
+
+}  // namespace dvc::captcha
+
+namespace dvc::pg { class Pool; }
+namespace dvc { class Clock; }
+namespace dvc::crypto { class Random; }
+
+namespace dvc::captcha {
+
+// PostgreSQL implementation.
+std::unique_ptr<CaptchaChecker> NewPgCaptchaChecker(pg::Pool* pool, Clock* clock,
+                                                    crypto::Random* random, std::string hmac_key,
+                                                    Options options);
+
+}  // namespace dvc::captcha

@@ -1,0 +1,242 @@
+// Needs PostgreSQL: DATABASE_URL=postgresql://app@127.0.0.1:55432/postgres bazel test ...
+#include <atomic>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+#include "libs/pg/database.h"
+#include "libs/pg/pool.h"
+#include "libs/pg/testing/test_database.h"
+#include "libs/status/errors.h"
+
+namespace dvc::pg {
+namespace {
+
+class PoolTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = testing::TestDatabase::Create("pool");
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = std::move(*db);
+    pool_ = std::make_unique<Pool>(PoolOptions{db_->url(), 4});
+    ASSERT_TRUE(pool_->WithTransaction([](pqxx::work& tx) {
+      tx.exec("CREATE TABLE items (id INT PRIMARY KEY, name TEXT NOT NULL, "
+              "CONSTRAINT items_name_key UNIQUE (name))");
+      tx.exec("CREATE TABLE counter (id INT PRIMARY KEY, n INT NOT NULL)");
+      tx.exec("INSERT INTO counter VALUES (1, 0)");
+      return absl::OkStatus();
+    }).ok());
+  }
+  void TearDown() override {
+    pool_.reset();
+    db_.reset();
+  }
+
+  int64_t Count(const std::string& table) {
+    int64_t n = -1;
+    EXPECT_TRUE(pool_->WithReadOnly([&](pqxx::work& tx) {
+      n = tx.exec1("SELECT count(*) FROM " + table)[0].as<int64_t>();
+      return absl::OkStatus();
+    }).ok());
+    return n;
+  }
+
+  std::unique_ptr<testing::TestDatabase> db_;
+  std::unique_ptr<Pool> pool_;
+};
+
+TEST_F(PoolTest, CommitsOnOk) {
+  ASSERT_TRUE(pool_->WithTransaction([](pqxx::work& tx) {
+    tx.exec_params("INSERT INTO items VALUES ($1, $2)", 1, "a");
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(Count("items"), 1);
+}
+
+TEST_F(PoolTest, RollsBackOnErrorStatusAndReturnsIt) {
+  absl::Status s = pool_->WithTransaction([](pqxx::work& tx) {
+    tx.exec_params("INSERT INTO items VALUES ($1, $2)", 1, "a");
+    return absl::NotFoundError("nope");
+  });
+  EXPECT_EQ(s, absl::NotFoundError("nope"));
+  EXPECT_EQ(Count("items"), 0);
+}
+
+TEST_F(PoolTest, RollsBackOnExceptionAndMapsToInternal) {
+  absl::Status s = pool_->WithTransaction([](pqxx::work& tx) {
+    tx.exec_params("INSERT INTO items VALUES ($1, $2)", 1, "a");
+    tx.exec("SELECT * FROM no_such_table");
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(Count("items"), 0);
+}
+
+TEST_F(PoolTest, UniqueViolationIsDistinguishableWithConstraintName) {
+  ASSERT_TRUE(pool_->WithTransaction([](pqxx::work& tx) {
+    tx.exec_params("INSERT INTO items VALUES ($1, $2)", 1, "a");
+    return absl::OkStatus();
+  }).ok());
+  absl::Status s = pool_->WithTransaction([](pqxx::work& tx) {
+    tx.exec_params("INSERT INTO items VALUES ($1, $2)", 2, "a");
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(IsUniqueViolation(s)) << s;
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(UniqueViolationConstraint(s), "items_name_key");
+  // The key value never appears in the status.
+  EXPECT_EQ(std::string(s.message()).find("(name)=(a)"), std::string::npos);
+
+  absl::Status pk = pool_->WithTransaction([](pqxx::work& tx) {
+    tx.exec_params("INSERT INTO items VALUES ($1, $2)", 1, "b");
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(UniqueViolationConstraint(pk), "items_pkey");
+  EXPECT_FALSE(IsUniqueViolation(absl::AlreadyExistsError("x")));
+  EXPECT_FALSE(IsUniqueViolation(absl::OkStatus()));
+}
+
+TEST_F(PoolTest, SerializableConflictIsRetried) {
+  // Two serializable read-modify-write transactions on the same row, forced to overlap: the
+  // loser gets 40001 and is re-run, so both increments land.
+  absl::Notification a_read, b_read;
+  std::atomic<int> attempts{0};
+  auto body = [&](absl::Notification* mine, absl::Notification* other) {
+    return [&, mine, other](pqxx::work& tx) {
+      ++attempts;
+      int n = tx.exec1("SELECT n FROM counter WHERE id = 1")[0].as<int>();
+      if (!mine->HasBeenNotified()) mine->Notify();
+      other->WaitForNotificationWithTimeout(absl::Seconds(5));
+      tx.exec_params("UPDATE counter SET n = $1 WHERE id = 1", n + 1);
+      return absl::OkStatus();
+    };
+  };
+  TxOptions opts{Isolation::kSerializable, 5};
+  absl::Status sa, sb;
+  std::thread ta([&] { sa = pool_->WithTransaction(body(&a_read, &b_read), opts); });
+  std::thread tb([&] { sb = pool_->WithTransaction(body(&b_read, &a_read), opts); });
+  ta.join();
+  tb.join();
+  EXPECT_TRUE(sa.ok()) << sa;
+  EXPECT_TRUE(sb.ok()) << sb;
+  EXPECT_GE(attempts.load(), 3);  // at least one re-run
+  int n = 0;
+  ASSERT_TRUE(pool_->WithReadOnly([&](pqxx::work& tx) {
+    n = tx.exec1("SELECT n FROM counter WHERE id = 1")[0].as<int>();
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(n, 2);
+}
+
+TEST_F(PoolTest, ConflictWithoutRetriesIsAborted) {
+  absl::Notification a_read, b_read;
+  auto body = [&](absl::Notification* mine, absl::Notification* other) {
+    return [&, mine, other](pqxx::work& tx) {
+      int n = tx.exec1("SELECT n FROM counter WHERE id = 1")[0].as<int>();
+      if (!mine->HasBeenNotified()) mine->Notify();
+      other->WaitForNotificationWithTimeout(absl::Seconds(5));
+      tx.exec_params("UPDATE counter SET n = $1 WHERE id = 1", n + 1);
+      return absl::OkStatus();
+    };
+  };
+  TxOptions opts{Isolation::kSerializable, 0};
+  absl::Status sa, sb;
+  std::thread ta([&] { sa = pool_->WithTransaction(body(&a_read, &b_read), opts); });
+  std::thread tb([&] { sb = pool_->WithTransaction(body(&b_read, &a_read), opts); });
+  ta.join();
+  tb.join();
+  // Exactly one wins; the other reports ABORTED / DB_CONFLICT.
+  EXPECT_NE(sa.ok(), sb.ok()) << sa << " / " << sb;
+  const absl::Status& loser = sa.ok() ? sb : sa;
+  EXPECT_EQ(loser.code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(dvc::status::ReasonOf(loser), kReasonConflict);
+}
+
+TEST_F(PoolTest, ReadOnlyRejectsWrites) {
+  absl::Status s = pool_->WithReadOnly([](pqxx::work& tx) {
+    tx.exec("INSERT INTO items VALUES (9, 'z')");
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(Count("items"), 0);
+}
+
+TEST_F(PoolTest, AcquireTimesOutWhenExhaustedAndCountsLeases) {
+  Pool small(PoolOptions{db_->url(), 2});
+  EXPECT_EQ(small.Size(), 2);
+  EXPECT_EQ(small.Open(), 0);  // lazy
+  auto a = small.Acquire(absl::Seconds(1));
+  auto b = small.Acquire(absl::Seconds(1));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(small.InUse(), 2);
+  EXPECT_EQ(small.Open(), 2);
+  auto c = small.Acquire(absl::Milliseconds(50));
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(dvc::status::ReasonOf(c.status()), kReasonPoolExhausted);
+  { Lease released = std::move(*a); }
+  EXPECT_EQ(small.InUse(), 1);
+  auto d = small.Acquire(absl::Milliseconds(50));
+  EXPECT_TRUE(d.ok());
+  EXPECT_EQ(small.Open(), 2);  // reused, not reopened
+}
+
+TEST_F(PoolTest, BrokenConnectionIsReplaced) {
+  Pool small(PoolOptions{db_->url(), 1});
+  int first_pid = 0;
+  ASSERT_TRUE(small.WithTransaction([&](pqxx::work& tx) {
+    first_pid = tx.exec1("SELECT pg_backend_pid()")[0].as<int>();
+    return absl::OkStatus();
+  }).ok());
+  // Kill the idle pooled session from another connection.
+  ASSERT_TRUE(pool_->WithTransaction([&](pqxx::work& tx) {
+    tx.exec_params("SELECT pg_terminate_backend($1)", first_pid);
+    return absl::OkStatus();
+  }).ok());
+  absl::SleepFor(absl::Milliseconds(100));
+  int second_pid = 0;
+  absl::Status s = small.WithTransaction([&](pqxx::work& tx) {
+    second_pid = tx.exec1("SELECT pg_backend_pid()")[0].as<int>();
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_NE(second_pid, first_pid);
+  EXPECT_EQ(small.InUse(), 0);
+}
+
+TEST(PoolNoServerTest, UnreachableServerIsUnavailable) {
+  Pool pool(PoolOptions{"postgresql://app@127.0.0.1:1/x?connect_timeout=2", 1});
+  absl::Status s = pool.WithTransaction([](pqxx::work&) { return absl::OkStatus(); });
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(dvc::status::ReasonOf(s), kReasonUnavailable);
+  EXPECT_EQ(pool.InUse(), 0);
+  EXPECT_EQ(pool.Open(), 0);
+}
+
+TEST(EnsureDatabaseTest, CreatesOnceAndIsIdempotentUnderRace) {
+  auto admin = testing::AdminUrlFromEnv();
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  const std::string name = "ensure_" + std::to_string(getpid());
+  ASSERT_TRUE(DropDatabase(*admin, name).ok());
+  absl::StatusOr<std::string> r1, r2;
+  std::thread t1([&] { r1 = EnsureDatabase(*admin, name); });
+  std::thread t2([&] { r2 = EnsureDatabase(*admin, name); });
+  t1.join();
+  t2.join();
+  ASSERT_TRUE(r1.ok()) << r1.status();
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  EXPECT_EQ(*r1, *r2);
+  auto r3 = EnsureDatabase(*admin, name);
+  ASSERT_TRUE(r3.ok()) << r3.status();
+  Pool pool(PoolOptions{*r3, 1});
+  std::string current;
+  ASSERT_TRUE(pool.WithTransaction([&](pqxx::work& tx) {
+    current = tx.exec1("SELECT current_database()")[0].as<std::string>();
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(current, name);
+  EXPECT_TRUE(DropDatabase(*admin, name).ok());
+  EXPECT_EQ(dvc::status::ReasonOf(EnsureDatabase(*admin, "bad-name").status()), "DB_NAME_INVALID");
+}
+
+}  // namespace
+}  // namespace dvc::pg

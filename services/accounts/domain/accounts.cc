@@ -1,0 +1,173 @@
+#include "services/accounts/domain/accounts.h"
+
+#include "absl/strings/ascii.h"
+#include "libs/crypto/random.h"
+#include "libs/logging/log.h"
+#include "libs/status/errors.h"
+#include "libs/validators/cccd.h"
+#include "libs/validators/date.h"
+#include "libs/validators/email.h"
+#include "libs/validators/name.h"
+#include "libs/validators/phone.h"
+
+namespace dvc::accounts {
+namespace {
+
+bool IsUuid(const std::string& s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !absl::ascii_isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+absl::Status AccountNotFound() {
+  return status::NotFound("ACCOUNT_NOT_FOUND", "account_id", "Không tìm thấy tài khoản.",
+                          "Account not found.");
+}
+
+}  // namespace
+
+AccountsDomain::AccountsDomain(AccountStore* store, crypto::Random* random,
+                               crypto::Argon2Params params)
+    : store_(store), random_(random), params_(params) {
+  // A real Argon2id hash of a random secret: verifying against it costs what a real
+  // verification costs, so unknown identifiers are not faster to reject.
+  auto h = crypto::HashPassword(crypto::RandomToken(*random_, 24), params_, *random_);
+  dummy_hash_ = h.ok() ? *h : "";
+}
+
+absl::Status AccountsDomain::ValidateIdentity(CitizenIdentity* id) const {
+  if (id->cccd.empty() && id->cmnd.empty()) {
+    return status::InvalidArgument("ID_NUMBER_REQUIRED", "identity.cccd",
+                                   "Cần số CCCD hoặc CMND.", "A CCCD or CMND number is required.");
+  }
+  if (!id->cccd.empty()) {
+    if (auto s = validators::ValidateCccd(id->cccd, "identity.cccd"); !s.ok()) return s;
+  }
+  if (!id->cmnd.empty()) {
+    if (auto s = validators::ValidateCmnd(id->cmnd, "identity.cmnd"); !s.ok()) return s;
+  }
+  id->full_name = validators::NormalizeName(id->full_name);
+  if (auto s = validators::ValidateFullName(id->full_name, "identity.full_name"); !s.ok()) {
+    return s;
+  }
+  auto dob = validators::ParseDate(id->date_of_birth, "identity.date_of_birth");
+  if (!dob.ok()) return dob.status();
+  if (!id->cccd.empty()) {
+    if (auto s = validators::CheckCccdMatchesBirthDate(id->cccd, *dob, "identity.date_of_birth");
+        !s.ok()) {
+      return s;
+    }
+  }
+  auto phone = validators::NormalizePhone(id->phone, "identity.phone");
+  if (!phone.ok()) return phone.status();
+  id->phone = *phone;
+  if (!id->email.empty()) {
+    auto email = validators::NormalizeEmail(id->email, "identity.email");
+    if (!email.ok()) return email.status();
+    id->email = *email;
+  }
+  if (id->gender != "" && id->gender != "MALE" && id->gender != "FEMALE") {
+    return status::InvalidArgument("GENDER_INVALID", "identity.gender", "Giới tính không hợp lệ.",
+                                   "Gender must be MALE or FEMALE.");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Account> AccountsDomain::CreateCitizen(NewCitizen c) {
+  if (c.request_id.empty() || c.request_id.size() > 128) {
+    return status::InvalidArgument("REQUEST_ID_REQUIRED", "request_id",
+                                   "Thiếu mã yêu cầu.", "request_id is required (≤ 128 chars).");
+  }
+  if (auto s = ValidateIdentity(&c.identity); !s.ok()) return s;
+  if (c.ial < 1 || c.ial > 3) {
+    return status::InvalidArgument("IAL_INVALID", "ial", "Mức xác minh không hợp lệ.",
+                                   "ial must be 1, 2 or 3.");
+  }
+  if (c.verification_source.empty() || c.registration_method.empty()) {
+    return status::InvalidArgument("SOURCE_REQUIRED", "verification_source",
+                                   "Thiếu nguồn xác minh.",
+                                   "verification_source and registration_method are required.");
+  }
+  if (c.password.empty()) {
+    return status::InvalidArgument("PASSWORD_REQUIRED", "password", "Vui lòng nhập mật khẩu.",
+                                   "A password is required.");
+  }
+  auto hash = crypto::HashPassword(c.password, params_, *random_);
+  if (!hash.ok()) return hash.status();
+  auto a = store_->CreateCitizen(c, crypto::NewUuidV4(*random_), *hash);
+  if (a.ok()) {
+    log::Info("account.created", {{"account_id", a->account_id},
+                                  {"method", c.registration_method},
+                                  {"ial", std::to_string(c.ial)}});
+  }
+  return a;
+}
+
+absl::StatusOr<Account> AccountsDomain::Get(const std::string& account_id) {
+  if (!IsUuid(account_id)) return AccountNotFound();
+  auto a = store_->Get(account_id);
+  if (!a.ok()) return a.status();
+  if (!a->has_value()) return AccountNotFound();
+  return **a;
+}
+
+absl::StatusOr<Account> AccountsDomain::Find(const std::string& id_number) {
+  auto kind = validators::ClassifyIdNumber(id_number, "id_number");
+  if (!kind.ok()) return kind.status();
+  auto a = store_->FindByIdNumber(id_number);
+  if (!a.ok()) return a.status();
+  if (!a->has_value()) {
+    return status::NotFound("ACCOUNT_NOT_FOUND", "id_number", "Không tìm thấy tài khoản.",
+                            "Account not found.");
+  }
+  return **a;
+}
+
+absl::Status AccountsDomain::SetPassword(const std::string& account_id,
+                                         const std::string& password) {
+  if (password.empty()) {
+    return status::InvalidArgument("PASSWORD_REQUIRED", "password", "Vui lòng nhập mật khẩu.",
+                                   "A password is required.");
+  }
+  auto a = Get(account_id);
+  if (!a.ok()) return a.status();
+  auto hash = crypto::HashPassword(password, params_, *random_);
+  if (!hash.ok()) return hash.status();
+  return store_->SetPasswordHash(account_id, *hash, a->has_password ? "CHANGED" : "SET");
+}
+
+absl::StatusOr<PasswordCheck> AccountsDomain::VerifyPassword(const std::string& id_number,
+                                                             const std::string& password) {
+  PasswordCheck out;
+  std::optional<Account> account;
+  std::optional<std::string> hash;
+  if (validators::ClassifyIdNumber(id_number, "id_number").ok()) {
+    auto a = store_->FindByIdNumber(id_number);
+    if (!a.ok()) return a.status();
+    account = *a;
+    if (account.has_value()) {
+      auto h = store_->PasswordHash(account->account_id);
+      if (!h.ok()) return h.status();
+      hash = *h;
+    }
+  }
+  const std::string& phc = hash.has_value() ? *hash : dummy_hash_;
+  auto ok = crypto::VerifyPassword(password, phc);
+  if (!ok.ok()) return ok.status();
+  if (!*ok || !hash.has_value()) return out;  // valid=false, whatever the reason
+  out.valid = true;
+  out.account = *account;
+  if (crypto::NeedsRehash(*hash, params_)) {
+    auto fresh = crypto::HashPassword(password, params_, *random_);
+    if (fresh.ok()) {
+      absl::Status s = store_->SetPasswordHash(account->account_id, *fresh, "REHASHED");
+      if (!s.ok()) log::Warn("password.rehash_failed", {{"account_id", account->account_id}});
+    }
+  }
+  return out;
+}
+
+}  // namespace dvc::accounts

@@ -1,0 +1,86 @@
+// Access-token introspection for internal clients, built for ≥ 10 000 calls/s per replica:
+//  - a verified-token cache keyed by the whole token string (so a tampered token never hits an
+//    entry), valid until the token's exp and for the key-set snapshot that verified it, so each
+//    token costs one ES256 verification;
+//  - a session-state cache (revoked? expired?) with a short TTL (default 1 s), so the database
+//    sees at most one query per session per TTL per replica. Bound on revocation latency: a
+//    session revoked through this replica is inactive at once (ForgetSession); one revoked
+//    through another replica is seen here within the TTL.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "libs/clock/clock.h"
+#include "services/auth/domain/keys.h"
+#include "services/auth/domain/ports.h"
+
+namespace dvc::auth {
+
+struct Introspection {
+  bool active = false;
+  std::string sub;
+  std::string acr;
+  int64_t exp = 0;
+  int64_t iat = 0;
+  std::string session_id;
+  std::vector<std::string> amr;
+};
+
+struct IntrospectOptions {
+  std::string issuer;
+  std::string audience;
+  absl::Duration session_cache_ttl = absl::Seconds(1);
+  size_t max_cached_tokens = 200000;    // across all shards
+  size_t max_cached_sessions = 200000;  // across all shards
+};
+
+class Introspector final {
+ public:
+  Introspector(KeySource* keys, AuthStore* store, Clock* clock, IntrospectOptions options)
+      : keys_(keys), store_(store), clock_(clock), options_(std::move(options)) {}
+
+  // Never fails: anything wrong (signature, exp, iss, aud, revoked or expired session, store
+  // unreachable) is active=false.
+  Introspection Introspect(const std::string& token);
+  // Marks a session revoked in this replica's cache at once (logout, reuse detection).
+  void ForgetSession(const std::string& session_id);
+
+ private:
+  static constexpr size_t kShards = 16;
+  struct TokenEntry {
+    Introspection claims;  // active=true form
+    uint64_t key_version = 0;
+  };
+  struct SessionEntry {
+    SessionState state;
+    absl::Time fetched_at;
+  };
+  struct TokenShard {
+    std::mutex mu;
+    std::unordered_map<std::string, TokenEntry> map;
+  };
+  struct SessionShard {
+    std::mutex mu;
+    std::unordered_map<std::string, SessionEntry> map;
+  };
+
+  // Verifies signature and the static claims; nullopt-like (active=false) when invalid.
+  Introspection VerifyToken(const KeySet& keys, const std::string& token) const;
+  bool SessionActive(const std::string& session_id, absl::Time now);
+  static size_t ShardOf(const std::string& key);
+
+  KeySource* keys_;
+  AuthStore* store_;
+  Clock* clock_;
+  IntrospectOptions options_;
+  std::array<TokenShard, kShards> tokens_;
+  std::array<SessionShard, kShards> sessions_;
+};
+
+}  // namespace dvc::auth

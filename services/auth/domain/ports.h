@@ -1,0 +1,191 @@
+// Ports of the auth domain: the other services it calls (accounts, otp), the captcha checker
+// (libs/captcha_issuer) and its own persistence. Implementations live in services/auth/adapters
+// (gRPC clients, PostgreSQL) and in the tests (fakes). No gRPC or SQL types here.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace dvc::auth {
+
+// ---- accounts (dvc.accounts.v1) --------------------------------------------------------------
+
+enum class AccountStatus { kUnspecified = 0, kActive = 1, kLocked = 2, kClosed = 3 };
+
+struct PasswordVerdict {
+  bool valid = false;
+  // Set only when valid:
+  std::string account_id;
+  int ial = 0;
+  std::string phone;  // default OTP phone
+  AccountStatus status = AccountStatus::kUnspecified;
+};
+
+class AccountsPort {
+ public:
+  virtual ~AccountsPort() = default;
+  // valid=false for a wrong password AND for an unknown identifier (same cost on the accounts
+  // side). Errors only for transport/system failures.
+  virtual absl::StatusOr<PasswordVerdict> VerifyPassword(const std::string& id_number,
+                                                         const std::string& password) = 0;
+  // The account id owning a CCCD/CMND, nullopt when none. Used only to attribute a failed
+  // password attempt to the account's login history (never to answer the client differently).
+  virtual absl::StatusOr<std::optional<std::string>> FindAccountId(
+      const std::string& id_number) = 0;
+};
+
+// ---- otp (dvc.otp.v1) ---------------------------------------------------------------------
+
+struct OtpChallenge {
+  std::string challenge_id;
+  std::string masked_phone;
+  absl::Time expires_at;
+  absl::Time resend_after;
+};
+
+class OtpPort {
+ public:
+  virtual ~OtpPort() = default;
+  // Errors pass through with their reasons (e.g. RESOURCE_EXHAUSTED with retry_after_s).
+  virtual absl::StatusOr<OtpChallenge> Send(const std::string& request_id,
+                                            const std::string& phone, const std::string& purpose,
+                                            const std::string& subject) = 0;
+  virtual absl::StatusOr<OtpChallenge> Resend(const std::string& challenge_id) = 0;
+  // OK when the code is right (and consumed); otherwise the otp service's error.
+  virtual absl::Status Verify(const std::string& challenge_id, const std::string& code,
+                              const std::string& purpose) = 0;
+};
+
+// ---- persistence ---------------------------------------------------------------------------
+
+struct ClientInfo {
+  std::string ip;
+  std::string user_agent;
+  std::string device;
+};
+
+struct LoginFlow {
+  std::string flow_id;
+  std::string account_id;
+  int ial = 0;
+  std::string challenge_id;
+  ClientInfo client;
+  absl::Time created_at;
+  absl::Time expires_at;
+  std::optional<absl::Time> completed_at;
+};
+
+// A throttle counter (see domain/throttle.h). A key that was never seen has failures = 0 and
+// no timestamps.
+struct ThrottleState {
+  std::string key;
+  int failures = 0;
+  std::optional<absl::Time> blocked_until;
+  std::optional<absl::Time> last_failure_at;
+  std::optional<absl::Time> last_success_at;
+};
+
+struct LoginRecord {
+  std::string account_id;
+  absl::Time at;
+  std::string method;  // "PASSWORD_OTP"
+  bool success = false;
+  std::string failure_reason;  // stable reason, empty on success
+  std::string ip;
+  std::string user_agent;
+  std::string device;
+};
+
+struct Session {
+  std::string session_id;
+  std::string account_id;
+  int ial = 0;
+  std::vector<std::string> amr;
+  absl::Time auth_time;
+  absl::Time created_at;
+  absl::Time expires_at;  // absolute limit
+  std::optional<absl::Time> revoked_at;
+  ClientInfo client;
+};
+
+// One refresh token, stored only as its HMAC.
+struct RefreshRecord {
+  std::string token_hmac;  // hex HMAC-SHA256 of the opaque token
+  std::string session_id;
+  absl::Time created_at;
+  absl::Time idle_expires_at;
+};
+
+enum class RotateOutcome {
+  kRotated,   // old token marked used, new one stored; `session` set
+  kUnknown,   // no such token
+  kReused,    // the token had already been rotated (or logged out): the session is now revoked
+  kExpired,   // the token's idle time or the session's absolute time has passed
+  kRevoked,   // the session was revoked earlier (logout, reuse)
+};
+
+struct RotateResult {
+  RotateOutcome outcome = RotateOutcome::kUnknown;
+  Session session;  // set for kRotated (and, when known, the other outcomes)
+};
+
+// Revocation state of a session as the introspection cache needs it.
+struct SessionState {
+  bool exists = false;
+  bool revoked = false;
+  absl::Time expires_at;
+};
+
+class AuthStore {
+ public:
+  virtual ~AuthStore() = default;
+
+  // Login flows.
+  virtual absl::Status CreateLoginFlow(const LoginFlow& flow) = 0;
+  virtual absl::StatusOr<std::optional<LoginFlow>> GetLoginFlow(const std::string& flow_id) = 0;
+  // Sets completed_at iff it is still unset; false when another call completed the flow first.
+  virtual absl::StatusOr<bool> CompleteLoginFlow(const std::string& flow_id, absl::Time now) = 0;
+
+  // Throttles. Atomically (one transaction, rows locked in key order) loads the states of
+  // `keys` (missing keys as zero states; `states[i]` is `keys[i]`, which must be distinct),
+  // runs `fn` on them and, when `fn` returns OK, stores
+  // the states it left. When `fn` fails nothing is written and its status is returned. `fn`
+  // may run more than once (serialisation retries): it must have no other side effects.
+  virtual absl::Status UpdateThrottles(
+      const std::vector<std::string>& keys,
+      const std::function<absl::Status(std::vector<ThrottleState>& states)>& fn) = 0;
+  // Increments the counter of (`key`, `window_start`) and returns the new count.
+  virtual absl::StatusOr<int> IncrementWindow(const std::string& key, absl::Time window_start) = 0;
+
+  // Login history (ACC-3, X-4).
+  virtual absl::Status AppendLoginRecord(const LoginRecord& record) = 0;
+  // Newest first.
+  virtual absl::StatusOr<std::vector<LoginRecord>> ListLoginRecords(const std::string& account_id,
+                                                                    int limit) = 0;
+
+  // Sessions and refresh tokens.
+  virtual absl::Status CreateSession(const Session& session, const RefreshRecord& first) = 0;
+  // The atomic rotation: in one transaction, finds `old_hmac`; if it is unused, its session is
+  // live and neither idle nor absolute expiry has passed (at `now`), marks it used and stores
+  // `next` (for the same session) → kRotated. An already used token → revokes its session
+  // (and every token of it) → kReused. Two concurrent calls with the same token: exactly one
+  // gets kRotated, the other kReused.
+  virtual absl::StatusOr<RotateResult> RotateRefreshToken(const std::string& old_hmac,
+                                                          RefreshRecord next, absl::Time now) = 0;
+  // Revokes the session owning the refresh token (logout); nullopt when the token is unknown,
+  // otherwise the session id (also when it was already revoked).
+  virtual absl::StatusOr<std::optional<std::string>> RevokeSessionByRefresh(
+      const std::string& token_hmac, absl::Time now, const std::string& reason) = 0;
+  virtual absl::StatusOr<SessionState> GetSessionState(const std::string& session_id) = 0;
+
+  // Deletes expired flows, sessions, tokens and idle throttle counters; returns rows deleted.
+  virtual absl::StatusOr<int64_t> PurgeExpired(absl::Time now, absl::Duration keep) = 0;
+};
+
+}  // namespace dvc::auth

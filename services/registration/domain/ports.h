@@ -1,0 +1,118 @@
+// Ports of the registration domain: the flow store and the clients of the other services.
+// Adapters: adapters/pg_flow_store (PostgreSQL), adapters/grpc_clients (accounts, otp,
+// idv_gateway). Errors from the clients are domain statuses (libs/status), i.e. the peer's
+// reason/field/messages survive the hop (status::FromGrpcStatus).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/registration/domain/flow.h"
+
+namespace dvc::registration {
+
+// ---- persistence ----
+
+// The outcome of a step run under the flow lock: `save` persists the (modified) flow, whatever
+// `status` says, so a step can record "FAILED" and still answer the error that caused it.
+struct StepResult {
+  bool save = false;
+  absl::Status status;
+};
+// `flow` is nullptr when no flow has that id.
+using StepFn = std::function<StepResult(Flow* flow)>;
+
+class FlowStore {
+ public:
+  virtual ~FlowStore() = default;
+  // Inserts a new flow (version 1). ALREADY_EXISTS when its start_request_id was already used.
+  virtual absl::Status Insert(const Flow& flow) = 0;
+  // The flow, or nullopt when unknown.
+  virtual absl::StatusOr<std::optional<Flow>> Get(const std::string& flow_id) = 0;
+  virtual absl::StatusOr<std::optional<Flow>> FindByStartRequest(
+      const std::string& request_id) = 0;
+  // Runs `fn` with the flow locked: steps on one flow are serialised (a concurrent caller waits,
+  // then sees the state the first one left). Saves the flow when fn asks to (version + 1), then
+  // returns fn's status; store errors take precedence.
+  virtual absl::Status WithLockedFlow(const std::string& flow_id, const StepFn& fn) = 0;
+};
+
+// ---- idv_gateway ----
+
+struct SubscriberQuery {
+  std::string request_id;
+  std::string phone;
+  std::string id_number;
+  std::string full_name;
+  std::string date_of_birth;
+};
+
+struct SubscriberAnswer {
+  bool subscriber_found = false;
+  bool match = false;
+  std::vector<std::string> mismatches;  // "id_number", "full_name", "date_of_birth"
+  std::string carrier;
+};
+
+class IdvClient {
+ public:
+  virtual ~IdvClient() = default;
+  // UNAVAILABLE / DEADLINE_EXCEEDED when the provider is down or slow.
+  virtual absl::StatusOr<SubscriberAnswer> CheckSubscriber(const SubscriberQuery& q) = 0;
+};
+
+// ---- accounts ----
+
+struct NewCitizenAccount {
+  std::string request_id;  // idempotency key: the flow id
+  Applicant identity;
+  int ial = 2;
+  std::string verification_source;  // "TELCO"
+  std::string registration_method;  // "MOBILE"
+  std::string password;
+  std::string consent_version;
+};
+
+struct CreatedAccount {
+  std::string account_id;
+  int ial = 0;
+};
+
+class AccountsClient {
+ public:
+  virtual ~AccountsClient() = default;
+  // True when an account exists for this CCCD/CMND.
+  virtual absl::StatusOr<bool> Exists(const std::string& id_number) = 0;
+  // Idempotent on request_id; ALREADY_EXISTS when another account holds the id number.
+  virtual absl::StatusOr<CreatedAccount> CreateCitizen(const NewCitizenAccount& a) = 0;
+};
+
+// ---- otp ----
+
+struct OtpChallenge {
+  std::string challenge_id;
+  std::string masked_phone;
+  absl::Time expires_at;
+  absl::Time resend_after;
+  int attempts_left = 0;
+};
+
+class OtpClient {
+ public:
+  virtual ~OtpClient() = default;
+  virtual absl::StatusOr<OtpChallenge> Send(const std::string& request_id, const std::string& phone,
+                                            const std::string& purpose,
+                                            const std::string& subject) = 0;
+  virtual absl::StatusOr<OtpChallenge> Resend(const std::string& challenge_id) = 0;
+  // Returns the verified phone (domestic form).
+  virtual absl::StatusOr<std::string> Verify(const std::string& challenge_id,
+                                             const std::string& code,
+                                             const std::string& purpose) = 0;
+};
+
+}  // namespace dvc::registration
