@@ -55,6 +55,8 @@ absl::StatusOr<std::string> Sign(const SigningKey& key, absl::string_view claims
 // {"keys":[<PublicJwk>, …]} (null entries are skipped).
 std::string Jwks(const std::vector<const SigningKey*>& keys);
 
+// Build the key set at start-up; Verify() is const and safe to call from many threads at once
+// (AddKey/AddJwk must not run concurrently with it).
 class Verifier final {
  public:
   // SubjectPublicKeyInfo PEM of a P-256 key. AlreadyExists for a duplicate kid.

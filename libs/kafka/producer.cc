@@ -25,8 +25,9 @@ absl::Status KafkaFatal(absl::string_view detail) {
 }
 
 void LogCallback(const rd_kafka_t*, int level, const char* fac, const char* buf) {
-  // librdkafka syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug.
-  if (level <= 3) {
+  // librdkafka syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug. Level-3 errors (broker
+  // connection failures) also reach ErrorCallback, which logs them once.
+  if (level <= 2) {
     dvc::log::Error("kafka.log", {{"facility", fac}, {"detail", buf}});
   } else if (level == 4) {
     dvc::log::Warn("kafka.log", {{"facility", fac}, {"detail", buf}});
@@ -83,6 +84,8 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const ProducerOptions
        absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(options.delivery_timeout)))},
       {"linger.ms", "5"},
       {"socket.keepalive.enable", "true"},
+      // Reconnect quickly after a broker outage (default backs off up to 10 s).
+      {"reconnect.backoff.max.ms", "1000"},
   };
   for (const auto& [k, v] : options.extra) props[k] = v;
   for (const auto& [k, v] : props) {

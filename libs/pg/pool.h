@@ -20,6 +20,8 @@
 //                                 first line of the server message, quoted values redacted; never
 //                                 parameter values).
 // The function may run several times: it must not have side effects outside the transaction.
+// Do not swallow a libpqxx exception inside it and return OK: the server has aborted the
+// transaction, and libpqxx 6 may report the final COMMIT (answered by ROLLBACK) as success.
 #pragma once
 
 #include <atomic>

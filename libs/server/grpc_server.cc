@@ -128,12 +128,12 @@ absl::Status GrpcServer::Start() {
     http_ = std::make_unique<http::HttpServer>();
     metrics::Registry* reg = registry_;
     http_->Handle("GET", "/metrics", [reg](const http::ServerRequest&) {
-      return http::ServerResponse{200, "text/plain; version=0.0.4", reg->Render()};
+      return http::ServerResponse::Text(200, reg->Render(), "text/plain; version=0.0.4");
     });
     std::atomic<bool>* serving = &serving_;
     http_->Handle("GET", "/healthz", [serving](const http::ServerRequest&) {
-      return serving->load() ? http::ServerResponse{200, "text/plain", "ok\n"}
-                             : http::ServerResponse{503, "text/plain", "shutting down\n"};
+      return serving->load() ? http::ServerResponse::Text(200, "ok\n")
+                             : http::ServerResponse::Text(503, "shutting down\n");
     });
     absl::Status hs = http_->Start(options_.host, options_.metrics_port);
     if (!hs.ok()) return hs;

@@ -10,7 +10,6 @@
 #include "libs/crypto/hmac.h"
 #include "libs/crypto/random.h"
 #include "libs/kafka/outbox.h"
-#include "libs/kafka/producer.h"
 #include "libs/logging/log.h"
 #include "libs/metrics/metrics.h"
 #include "libs/pg/migrate.h"
@@ -73,9 +72,11 @@ int Run(int argc, char** argv) {
 
   crypto::OsRandom random;
   metrics::Registry registry;
-  kafka::Producer producer({.bootstrap_servers = cfg.kafka_brokers, .client_id = "accounts"});
-  kafka::OutboxRelay relay(&pool, &producer, {});
-  relay.Start();
+  kafka::OutboxRelayOptions relay_options;
+  relay_options.producer.bootstrap_servers = cfg.kafka_brokers;
+  relay_options.producer.client_id = "accounts";
+  kafka::OutboxRelay relay(&pool, relay_options);
+  if (auto s = relay.Start(); !s.ok()) return Fail(s);
 
   auto& pool_in_use = registry.Gauge("db_pool_connections_in_use", "Leased PostgreSQL connections").Default();
   auto& pool_size = registry.Gauge("db_pool_connections_max", "PostgreSQL pool capacity").Default();
@@ -85,10 +86,11 @@ int Run(int argc, char** argv) {
   registry.AddCollectHook([&] {
     pool_in_use.Set(pool.InUse());
     pool_size.Set(pool.Size());
-    auto st = relay.GetStats();
-    outbox_lag.Set(st.oldest_unpublished_age_seconds);
-    outbox_pending.Set(static_cast<double>(st.unpublished));
-    outbox_published.Set(static_cast<double>(st.published_total));
+    auto st = relay.Stats();
+    if (!st.ok()) return;
+    outbox_lag.Set(st->oldest_unpublished_age_s);
+    outbox_pending.Set(static_cast<double>(st->unpublished));
+    outbox_published.Set(static_cast<double>(st->published_total));
   });
 
   PgAccountStore store(&pool, &*cipher, index_key, &random);

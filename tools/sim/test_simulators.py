@@ -301,7 +301,8 @@ class ProcessTest(unittest.TestCase):
         urls = {}
         while True:
             line = proc.stdout.readline()
-            self.assertTrue(line, "simulators exited early: %s" % proc.stderr.read())
+            if not line:
+                self.fail("simulators exited early: %s" % proc.stderr.read())
             k, v = line.strip().split("=", 1)
             if k == "SIM_READY":
                 return proc, urls

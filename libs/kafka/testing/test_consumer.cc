@@ -36,6 +36,8 @@ absl::StatusOr<std::unique_ptr<TestConsumer>> TestConsumer::Create(
       return absl::InvalidArgumentError(errstr);
     }
   }
+  // Tests simulate outages on purpose: keep the consumer quiet.
+  rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t*, int, const char*, const char*) {});
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
   if (rk == nullptr) {
     rd_kafka_conf_destroy(conf);

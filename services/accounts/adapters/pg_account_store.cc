@@ -73,12 +73,11 @@ absl::StatusOr<Account> PgAccountStore::CreateCitizen(const NewCitizen& c,
       created = **a;
       return absl::OkStatus();
     }
-    auto seal = [&](const std::string& column,
-                    const std::string& v) -> absl::StatusOr<std::optional<std::string>> {
-      if (v.empty()) return std::optional<std::string>();
-      auto sealed = cipher_->Seal(v, absl::StrCat(account_id, "/", column));
-      if (!sealed.ok()) return sealed.status();
-      return std::optional<std::string>(*sealed);
+    // Empty values are stored as NULL (NULLIF in the SQL): libpqxx 6 has no portable optional
+    // parameters.
+    auto seal = [&](const std::string& column, const std::string& v) -> absl::StatusOr<std::string> {
+      if (v.empty()) return std::string();
+      return cipher_->Seal(v, absl::StrCat(account_id, "/", column));
     };
     const CitizenIdentity& id = c.identity;
     auto cccd = seal("cccd", id.cccd);
@@ -90,9 +89,8 @@ absl::StatusOr<Account> PgAccountStore::CreateCitizen(const NewCitizen& c,
     for (const auto* r : {&cccd, &cmnd, &name, &dob, &phone, &email}) {
       if (!r->ok()) return r->status();
     }
-    std::optional<std::string> cccd_idx, cmnd_idx;
-    if (!id.cccd.empty()) cccd_idx = Index("CCCD", id.cccd);
-    if (!id.cmnd.empty()) cmnd_idx = Index("CMND", id.cmnd);
+    std::string cccd_idx = id.cccd.empty() ? "" : Index("CCCD", id.cccd);
+    std::string cmnd_idx = id.cmnd.empty() ? "" : Index("CMND", id.cmnd);
     tx.exec_params(
         "INSERT INTO accounts (account_id, subject_kind, ial, status, verification_source, "
         "registration_method, create_request_id) VALUES ($1::uuid, 1, $2, 1, $3, $4, $5)",
@@ -100,9 +98,9 @@ absl::StatusOr<Account> PgAccountStore::CreateCitizen(const NewCitizen& c,
     tx.exec_params(
         "INSERT INTO citizen_identities (account_id, cccd_index, cmnd_index, cccd_sealed, "
         "cmnd_sealed, full_name_sealed, birth_date_sealed, gender, phone_sealed, email_sealed) "
-        "VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        account_id, cccd_idx, cmnd_idx, **cccd, **cmnd, ***name, ***dob, id.gender, ***phone,
-        **email);
+        "VALUES ($1::uuid, NULLIF($2, ''), NULLIF($3, ''), NULLIF($4, ''), NULLIF($5, ''), $6, "
+        "$7, $8, $9, NULLIF($10, ''))",
+        account_id, cccd_idx, cmnd_idx, *cccd, *cmnd, *name, *dob, id.gender, *phone, *email);
     tx.exec_params(
         "INSERT INTO credentials (account_id, type, secret_hash) VALUES ($1::uuid, 'PASSWORD', $2)",
         account_id, password_hash);

@@ -49,7 +49,9 @@ absl::Status AccountsDomain::ValidateIdentity(CitizenIdentity* id) const {
   if (!id->cmnd.empty()) {
     if (auto s = validators::ValidateCmnd(id->cmnd, "identity.cmnd"); !s.ok()) return s;
   }
-  id->full_name = validators::NormalizeName(id->full_name);
+  auto name = validators::NormalizeName(id->full_name, "identity.full_name");
+  if (!name.ok()) return name.status();
+  id->full_name = *name;
   if (auto s = validators::ValidateFullName(id->full_name, "identity.full_name"); !s.ok()) {
     return s;
   }

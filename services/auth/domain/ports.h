@@ -184,8 +184,12 @@ class AuthStore {
       const std::string& token_hmac, absl::Time now, const std::string& reason) = 0;
   virtual absl::StatusOr<SessionState> GetSessionState(const std::string& session_id) = 0;
 
-  // Deletes expired flows, sessions, tokens and idle throttle counters; returns rows deleted.
-  virtual absl::StatusOr<int64_t> PurgeExpired(absl::Time now, absl::Duration keep) = 0;
+  // Deletes flows, sessions and refresh tokens that expired more than `keep` ago, rate windows
+  // older than a day, and throttle counters whose last failure is older than `keep` (use the
+  // throttle's forget_after) and last success older than `trust_keep` (its trusted_ip_ttl).
+  // Login history is kept. Returns the number of rows deleted.
+  virtual absl::StatusOr<int64_t> PurgeExpired(absl::Time now, absl::Duration keep,
+                                               absl::Duration trust_keep) = 0;
 };
 
 }  // namespace dvc::auth

@@ -1,7 +1,6 @@
 #include "services/idv_gateway/domain/idv.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -9,114 +8,57 @@
 #include "absl/time/civil_time.h"
 #include "libs/logging/log.h"
 #include "libs/status/errors.h"
+#include "libs/validators/cccd.h"
+#include "libs/validators/date.h"
+#include "libs/validators/name.h"
+#include "libs/validators/phone.h"
 
 namespace dvc::idv {
-namespace {
-
-bool AllDigits(absl::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// Structurally valid UTF-8 (no overlongs, surrogates or code points above U+10FFFF).
-bool ValidUtf8(absl::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = s[i];
-    int n = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) { ++i; continue; }
-    if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07; }
-    else return false;
-    for (int k = 1; k <= n; ++k) {
-      if (i + k >= s.size()) return false;
-      const unsigned char cc = s[i + k];
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
-
-bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-absl::Status PhoneInvalid() {
-  return status::InvalidArgument(
-      "PHONE_INVALID", "phone", "Số điện thoại di động không hợp lệ.",
-      "The mobile phone number is not valid (e.g. 0912345678 or +84912345678).");
-}
-
-}  // namespace
-
 absl::StatusOr<std::string> NormalizeMsisdn(const std::string& phone) {
-  std::string p;
-  for (char c : phone) {
-    if (c == ' ' || c == '.' || c == '-' || c == '(' || c == ')') continue;
-    p.push_back(c);
-  }
-  std::string national;  // the 9 digits after 0 / 84
-  if (absl::StartsWith(p, "+84")) {
-    national = p.substr(3);
-  } else if (absl::StartsWith(p, "84") && p.size() == 11) {
-    national = p.substr(2);
-  } else if (absl::StartsWith(p, "0")) {
-    national = p.substr(1);
-  } else {
-    return PhoneInvalid();
-  }
-  // Vietnamese mobile numbers: 9 digits after the trunk prefix, starting 3, 5, 7, 8 or 9.
-  if (national.size() != 9 || !AllDigits(national) ||
-      std::string("35789").find(national[0]) == std::string::npos) {
-    return PhoneInvalid();
-  }
-  return "84" + national;
+  return validators::ToE164(phone, "phone");
 }
 
 absl::Status ValidateIdNumber(const std::string& id_number) {
-  if (AllDigits(id_number) && (id_number.size() == 9 || id_number.size() == 12)) {
-    return absl::OkStatus();
+  absl::StatusOr<validators::IdNumberKind> kind =
+      validators::ClassifyIdNumber(id_number, "id_number");
+  if (!kind.ok()) return kind.status();
+  if (*kind == validators::IdNumberKind::kCccd) {
+    return validators::ValidateCccd(id_number, "id_number");
   }
-  return status::InvalidArgument("ID_NUMBER_INVALID", "id_number",
-                                 "Số CCCD (12 chữ số) hoặc CMND (9 chữ số) không hợp lệ.",
-                                 "The ID number must be a 12-digit CCCD or a 9-digit CMND.");
+  return absl::OkStatus();
 }
 
 absl::Status ValidateCccd(const std::string& cccd) {
-  if (AllDigits(cccd) && cccd.size() == 12) {
-    const int province = std::stoi(cccd.substr(0, 3));
-    if (province >= 1 && province <= 96) return absl::OkStatus();
-  }
-  return status::InvalidArgument("CCCD_MALFORMED", "cccd",
-                                 "Số CCCD phải gồm 12 chữ số, bắt đầu bằng mã tỉnh hợp lệ.",
-                                 "The CCCD number must be 12 digits starting with a valid "
-                                 "province code.");
+  return validators::ValidateCccd(cccd, "cccd");
 }
 
 absl::Status ValidateDateOfBirth(const std::string& date, absl::Time now) {
-  const absl::Status bad = status::InvalidArgument(
-      "DATE_OF_BIRTH_INVALID", "date_of_birth",
-      "Ngày sinh không hợp lệ (định dạng YYYY-MM-DD).",
-      "The date of birth is not valid (format YYYY-MM-DD).");
-  if (date.size() != 10 || date[4] != '-' || date[7] != '-' ||
-      !AllDigits(date.substr(0, 4)) || !AllDigits(date.substr(5, 2)) ||
-      !AllDigits(date.substr(8, 2))) {
-    return bad;
-  }
-  const int y = std::stoi(date.substr(0, 4));
-  const int m = std::stoi(date.substr(5, 2));
-  const int d = std::stoi(date.substr(8, 2));
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (y < 1900 || m < 1 || m > 12 || d < 1) return bad;
-  if (d > kDays[m - 1] + (m == 2 && IsLeap(y) ? 1 : 0)) return bad;
-  const absl::CivilDay today = absl::ToCivilDay(now, absl::UTCTimeZone());
-  if (absl::CivilDay(y, m, d) > today + 1) return bad;  // +1: the user's day may be ahead of UTC
-  return absl::OkStatus();
+  absl::StatusOr<validators::Date> dob = validators::ParseDate(date, "date_of_birth");
+  if (!dob.ok()) return dob.status();
+  // "Today" in Vietnam (UTC+7, no daylight saving).
+  const absl::CivilDay today = absl::ToCivilDay(now, absl::FixedTimeZone(7 * 3600));
+  return validators::ValidateBirthDate(
+      *dob, validators::Date{static_cast<int>(today.year()), today.month(), today.day()},
+      "date_of_birth");
+}
+
+absl::Status ValidateRequestId(const std::string& request_id) {
+  const bool ok = !request_id.empty() && request_id.size() <= 64 &&
+                  std::all_of(request_id.begin(), request_id.end(), [](char c) {
+                    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+                           c == '_' || c == '.' || c == ':';
+                  });
+  if (ok) return absl::OkStatus();
+  return status::InvalidArgument("REQUEST_ID_INVALID", "request_id",
+                                 "Mã yêu cầu không hợp lệ.",
+                                 "The request id must be 1-64 characters of A-Z a-z 0-9 . _ : -");
+}
+
+absl::StatusOr<std::string> NormalizeFullName(const std::string& name) {
+  absl::StatusOr<std::string> n = validators::NormalizeName(name, "full_name");
+  if (!n.ok()) return n.status();
+  if (absl::Status s = validators::ValidateFullName(*n, "full_name"); !s.ok()) return s;
+  return n;
 }
 
 IdvGateway::IdvGateway(TelcoProvider* telco, ResilientCaller* telco_caller,
@@ -131,19 +73,16 @@ IdvGateway::IdvGateway(TelcoProvider* telco, ResilientCaller* telco_caller,
 
 absl::StatusOr<SubscriberCheck> IdvGateway::CheckSubscriber(const CheckSubscriberInput& in,
                                                             absl::Time deadline) {
+  if (absl::Status s = ValidateRequestId(in.request_id); !s.ok()) return s;
   absl::StatusOr<std::string> msisdn = NormalizeMsisdn(in.phone);
   if (!msisdn.ok()) return msisdn.status();
   if (absl::Status s = ValidateIdNumber(in.id_number); !s.ok()) return s;
-  const std::string name(absl::StripAsciiWhitespace(in.full_name));
-  if (name.empty() || name.size() > 200 || !ValidUtf8(name)) {
-    return status::InvalidArgument("FULL_NAME_INVALID", "full_name",
-                                   "Vui lòng nhập họ và tên (tối đa 200 ký tự).",
-                                   "Please enter the full name (at most 200 characters).");
-  }
+  absl::StatusOr<std::string> name = NormalizeFullName(in.full_name);
+  if (!name.ok()) return name.status();
   if (absl::Status s = ValidateDateOfBirth(in.date_of_birth, clock_->Now()); !s.ok()) return s;
 
   SubscriberQuery q{.request_id = in.request_id, .msisdn = *msisdn, .id_number = in.id_number,
-                    .full_name = name, .date_of_birth = in.date_of_birth};
+                    .full_name = *name, .date_of_birth = in.date_of_birth};
   std::vector<Attempt> attempts;
   absl::StatusOr<SubscriberCheck> r = telco_caller_->Call<SubscriberCheck>(
       CallSpec{.idempotent = true, .deadline = deadline},
@@ -168,7 +107,7 @@ absl::StatusOr<std::optional<CitizenRecord>> IdvGateway::LookupCitizen(
   absl::StatusOr<std::optional<CitizenRecord>> r =
       population_caller_->Call<std::optional<CitizenRecord>>(
           CallSpec{.idempotent = true, .deadline = deadline},
-          [&](absl::Duration timeout) { return population_->GetCitizen(cccd, timeout); },
+          [&](absl::Duration timeout) { return population_->GetCitizen(cccd, request_id, timeout); },
           &attempts);
   Audit(request_id, *population_caller_, "get_citizen", attempts);
   return r;

@@ -9,7 +9,7 @@
 #include "libs/crypto/hmac.h"
 #include "libs/logging/log.h"
 #include "libs/status/errors.h"
-#include "services/otp/domain/phone.h"
+#include "libs/validators/phone.h"
 
 namespace dvc::otp {
 namespace {
@@ -92,7 +92,7 @@ absl::Status NotDelivered() {
       "Mã OTP chưa được gửi thành công. Vui lòng bấm \"Gửi lại OTP\".",
       "The OTP could not be delivered. Please use \"Resend OTP\".");
 }
-absl::Status SendLimit(absl::Duration retry_after) {
+absl::Status SendLimitExceeded(absl::Duration retry_after) {
   return status::ResourceExhausted(
       kReasonSendLimit, "Bạn đã yêu cầu quá nhiều mã OTP. Vui lòng thử lại sau.",
       "Too many OTP requests. Please try again later.", RetryAfterSeconds(retry_after));
@@ -176,11 +176,11 @@ absl::StatusOr<ChallengeView> OtpDomain::View(const Challenge& c,
                                               const std::string* phone) const {
   ChallengeView v;
   if (phone != nullptr) {
-    v.masked_phone = MaskPhone(*phone);
+    v.masked_phone = validators::MaskPhone(*phone);
   } else {
     auto opened = OpenPhone(c);
     if (!opened.ok()) return opened.status();
-    v.masked_phone = MaskPhone(*opened);
+    v.masked_phone = validators::MaskPhone(*opened);
   }
   v.challenge_id = c.id;
   v.expires_at = c.expires_at;
@@ -195,13 +195,10 @@ absl::StatusOr<ChallengeView> OtpDomain::Send(const SendRequest& req) {
                                    "Thiếu hoặc sai mã yêu cầu (request_id).",
                                    "The request_id is missing or invalid.");
   }
-  std::optional<std::string> phone = NormalizePhone(req.phone);
-  if (!phone) {
+  absl::StatusOr<std::string> phone = validators::NormalizePhone(req.phone, "phone");
+  if (!phone.ok()) {  // PHONE_MALFORMED
     CountSent(ValidPurpose(req.purpose) ? req.purpose : "INVALID", "rejected");
-    return status::InvalidArgument(
-        kReasonPhoneInvalid, "phone",
-        "Số điện thoại không hợp lệ. Vui lòng nhập số di động Việt Nam gồm 10 chữ số.",
-        "The phone number is not valid. Enter a 10-digit Vietnamese mobile number.");
+    return phone.status();
   }
   if (!ValidPurpose(req.purpose)) {
     CountSent("INVALID", "rejected");
@@ -255,7 +252,7 @@ absl::StatusOr<ChallengeView> OtpDomain::Send(const SendRequest& req) {
         issued.challenge = c;
         auto limited = tx.TryRecordSend(LimitsFor(c), now, c.id, c.seq);
         if (!limited.ok()) return limited.status();
-        if (limited->has_value()) return SendLimit(**limited);
+        if (limited->has_value()) return SendLimitExceeded(**limited);
         return tx.Update(c);
       }
       Challenge c;
@@ -281,7 +278,7 @@ absl::StatusOr<ChallengeView> OtpDomain::Send(const SendRequest& req) {
       if (!*inserted) return RetryMarker();  // a concurrent call with this request_id won
       auto limited = tx.TryRecordSend(LimitsFor(c), now, c.id, c.seq);
       if (!limited.ok()) return limited.status();
-      if (limited->has_value()) return SendLimit(**limited);
+      if (limited->has_value()) return SendLimitExceeded(**limited);
       return absl::OkStatus();
     });
     if (!IsRetryMarker(s)) break;
@@ -308,6 +305,7 @@ absl::StatusOr<ChallengeView> OtpDomain::Resend(const std::string& challenge_id)
   const std::string id = CanonicalId(challenge_id);
   if (id.empty()) return NotFound();
   Issued issued;
+  std::string purpose = "UNKNOWN";  // metrics label
   absl::Status s = store_->InTransaction([&](OtpTx& tx) -> absl::Status {
     issued = Issued{};
     const absl::Time now = clock_->Now();
@@ -315,6 +313,7 @@ absl::StatusOr<ChallengeView> OtpDomain::Resend(const std::string& challenge_id)
     if (!found.ok()) return found.status();
     if (!found->has_value()) return NotFound();
     Challenge c = **found;
+    purpose = c.purpose;
     if (c.used_at.has_value()) return AlreadyUsed();
     if (now >= c.expires_at) return Expired();
     if (c.attempts_left <= 0) return AttemptsExceeded();
@@ -336,13 +335,12 @@ absl::StatusOr<ChallengeView> OtpDomain::Resend(const std::string& challenge_id)
     issued.challenge = c;
     auto limited = tx.TryRecordSend(LimitsFor(c), now, c.id, c.seq);
     if (!limited.ok()) return limited.status();
-    if (limited->has_value()) return SendLimit(**limited);
+    if (limited->has_value()) return SendLimitExceeded(**limited);
     return tx.Update(c);
   });
   if (!s.ok()) {
-    // The purpose is not known for unknown challenges; use a fixed label.
     std::string reason = status::ReasonOf(s);
-    CountSent(issued.challenge.purpose.empty() ? "UNKNOWN" : issued.challenge.purpose,
+    CountSent(purpose,
               reason == kReasonSendLimit       ? "limited"
               : reason == kReasonResendTooSoon ? "too_soon"
               : reason == kReasonResendLimit   ? "resend_limit"
@@ -358,7 +356,7 @@ absl::StatusOr<ChallengeView> OtpDomain::Resend(const std::string& challenge_id)
 absl::StatusOr<ChallengeView> OtpDomain::Deliver(const Issued& issued) {
   const Challenge& c = issued.challenge;
   SmsMessage m;
-  m.to = ToMsisdn(issued.phone);
+  m.to = "84" + issued.phone.substr(1);  // E.164 digits of the domestic form
   m.text = SmsText(issued.code);
   m.message_id = absl::StrCat(c.id, ".", c.seq);
   absl::Status sent = sms_->Send(m);

@@ -66,7 +66,6 @@ inline constexpr char kReasonPurposeMismatch[] = "OTP_PURPOSE_MISMATCH";
 inline constexpr char kReasonNotDelivered[] = "OTP_NOT_DELIVERED";
 inline constexpr char kReasonSendInProgress[] = "OTP_SEND_IN_PROGRESS";
 inline constexpr char kReasonSmsUnavailable[] = "SMS_UNAVAILABLE";
-inline constexpr char kReasonPhoneInvalid[] = "PHONE_INVALID";
 inline constexpr char kReasonPurposeInvalid[] = "OTP_PURPOSE_INVALID";
 inline constexpr char kReasonRequestIdInvalid[] = "REQUEST_ID_INVALID";
 inline constexpr char kReasonRequestIdReused[] = "REQUEST_ID_REUSED";

@@ -77,12 +77,6 @@ absl::Status AccountExists() {
       "a complaint if you do not own this account.");
 }
 
-absl::Status PasswordMismatch() {
-  return st::InvalidArgument("PASSWORD_MISMATCH", "password_confirmation",
-                             "Xác nhận mật khẩu không khớp với mật khẩu đã nhập.",
-                             "The password confirmation does not match the password.");
-}
-
 absl::Status OtpRequired() {
   return st::InvalidArgument("OTP_REQUIRED", "otp", "Bạn phải nhập mã OTP.",
                              "Please enter the OTP code.");

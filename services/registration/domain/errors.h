@@ -19,7 +19,6 @@ absl::Status FlowWrongState(const std::string& state);
 absl::Status ConsentRequired();
 absl::Status PhoneNotOwned();
 absl::Status AccountExists();
-absl::Status PasswordMismatch();
 absl::Status OtpRequired();
 absl::Status OtpMalformed();
 absl::Status RequestIdReused();

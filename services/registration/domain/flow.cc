@@ -30,9 +30,4 @@ const char* PublicStateName(FlowState s) {
                                          : StateName(s);
 }
 
-std::string MaskPhone(const std::string& phone) {
-  if (phone.size() < 7) return std::string(phone.size(), '*');
-  return phone.substr(0, 3) + "****" + phone.substr(phone.size() - 3);
-}
-
 }  // namespace dvc::registration

@@ -62,7 +62,4 @@ struct Flow {
   int64_t version = 0;  // incremented by the store on every save
 };
 
-// "0823456088" → "082****088"; shorter inputs are fully masked.
-std::string MaskPhone(const std::string& phone);
-
 }  // namespace dvc::registration

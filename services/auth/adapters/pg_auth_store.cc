@@ -1,0 +1,370 @@
+#include "services/auth/adapters/pg_auth_store.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "libs/status/errors.h"
+
+// Times travel as integer microseconds since the Unix epoch, both ways, so nothing depends on
+// the session time zone or on text formats.
+#define TS(n) "(TIMESTAMPTZ 'epoch' + $" #n "::bigint * INTERVAL '1 microsecond')"
+#define US(col) "(EXTRACT(EPOCH FROM " col ") * 1000000)::bigint"
+
+namespace dvc::auth {
+namespace {
+
+std::string Us(absl::Time t) { return std::to_string(absl::ToUnixMicros(t)); }
+
+absl::Time TimeOf(const pqxx::field& f) { return absl::FromUnixMicros(f.as<int64_t>()); }
+
+std::optional<absl::Time> OptTimeOf(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return TimeOf(f);
+}
+
+// A nullable bigint parameter: pass p() to exec_params (nullptr → SQL NULL).
+struct OptUs {
+  explicit OptUs(const std::optional<absl::Time>& t) : has(t.has_value()), s(t ? Us(*t) : "") {}
+  const char* p() const { return has ? s.c_str() : nullptr; }
+  bool has;
+  std::string s;
+};
+
+bool IsUuid(const std::string& s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (s[i] != '-') return false;
+    } else if (!absl::ascii_isxdigit(static_cast<unsigned char>(s[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+constexpr char kSessionColumns[] =
+    "s.session_id::text, s.account_id::text, s.ial, s.amr, " US("s.auth_time") ", " US(
+        "s.created_at") ", " US("s.expires_at") ", " US("s.revoked_at") ", s.client_ip, "
+                                                                        "s.user_agent, s.device";
+
+// Reads kSessionColumns starting at column `c`.
+Session SessionOf(const pqxx::row& r, int c) {
+  Session s;
+  s.session_id = r[c].as<std::string>();
+  s.account_id = r[c + 1].as<std::string>();
+  s.ial = r[c + 2].as<int>();
+  s.amr = absl::StrSplit(r[c + 3].as<std::string>(), ' ', absl::SkipEmpty());
+  s.auth_time = TimeOf(r[c + 4]);
+  s.created_at = TimeOf(r[c + 5]);
+  s.expires_at = TimeOf(r[c + 6]);
+  s.revoked_at = OptTimeOf(r[c + 7]);
+  s.client.ip = r[c + 8].as<std::string>();
+  s.client.user_agent = r[c + 9].as<std::string>();
+  s.client.device = r[c + 10].as<std::string>();
+  return s;
+}
+
+}  // namespace
+
+// ---- login flows ------------------------------------------------------------------------------
+
+absl::Status PgAuthStore::CreateLoginFlow(const LoginFlow& f) {
+  return pool_->WithTransaction([&](pqxx::work& tx) {
+    tx.exec_params(
+        "INSERT INTO login_flows (flow_id, account_id, ial, challenge_id, client_ip, user_agent, "
+        "device, created_at, expires_at) VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7, " TS(8)
+        ", " TS(9) ")",
+        f.flow_id, f.account_id, f.ial, f.challenge_id, f.client.ip, f.client.user_agent,
+        f.client.device, Us(f.created_at), Us(f.expires_at));
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::optional<LoginFlow>> PgAuthStore::GetLoginFlow(const std::string& flow_id) {
+  std::optional<LoginFlow> out;
+  if (!IsUuid(flow_id)) return out;
+  absl::Status s = pool_->WithReadOnly([&](pqxx::work& tx) {
+    out.reset();
+    pqxx::result r = tx.exec_params(
+        "SELECT flow_id::text, account_id::text, ial, challenge_id, client_ip, user_agent, device, "
+        US("created_at") ", " US("expires_at") ", " US("completed_at")
+        " FROM login_flows WHERE flow_id = $1::uuid",
+        flow_id);
+    if (r.empty()) return absl::OkStatus();
+    LoginFlow f;
+    f.flow_id = r[0][0].as<std::string>();
+    f.account_id = r[0][1].as<std::string>();
+    f.ial = r[0][2].as<int>();
+    f.challenge_id = r[0][3].as<std::string>();
+    f.client.ip = r[0][4].as<std::string>();
+    f.client.user_agent = r[0][5].as<std::string>();
+    f.client.device = r[0][6].as<std::string>();
+    f.created_at = TimeOf(r[0][7]);
+    f.expires_at = TimeOf(r[0][8]);
+    f.completed_at = OptTimeOf(r[0][9]);
+    out = std::move(f);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<bool> PgAuthStore::CompleteLoginFlow(const std::string& flow_id, absl::Time now) {
+  if (!IsUuid(flow_id)) return false;
+  bool won = false;
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
+    pqxx::result r = tx.exec_params(
+        "UPDATE login_flows SET completed_at = " TS(2)
+        " WHERE flow_id = $1::uuid AND completed_at IS NULL",
+        flow_id, Us(now));
+    won = r.affected_rows() == 1;
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return won;
+}
+
+// ---- throttles ----------------------------------------------------------------------------------
+
+absl::Status PgAuthStore::UpdateThrottles(
+    const std::vector<std::string>& keys,
+    const std::function<absl::Status(std::vector<ThrottleState>& states)>& fn) {
+  // Lock in a global order (sorted keys) so concurrent callers cannot deadlock.
+  std::vector<std::string> sorted(keys);
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+    return absl::InvalidArgumentError("duplicate throttle key");
+  }
+  return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    std::map<std::string, ThrottleState> loaded;
+    for (const std::string& key : sorted) {
+      tx.exec_params("INSERT INTO login_throttles (key) VALUES ($1) ON CONFLICT (key) DO NOTHING",
+                     key);
+      pqxx::row r = tx.exec_params1(
+          "SELECT failures, " US("blocked_until") ", " US("last_failure_at") ", " US(
+              "last_success_at") " FROM login_throttles WHERE key = $1 FOR UPDATE",
+          key);
+      ThrottleState st;
+      st.key = key;
+      st.failures = r[0].as<int>();
+      st.blocked_until = OptTimeOf(r[1]);
+      st.last_failure_at = OptTimeOf(r[2]);
+      st.last_success_at = OptTimeOf(r[3]);
+      loaded[key] = st;
+    }
+    std::vector<ThrottleState> states;
+    for (const std::string& key : keys) states.push_back(loaded[key]);
+    if (absl::Status s = fn(states); !s.ok()) return s;  // rolls back the inserts too
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const ThrottleState& st = states[i];
+      OptUs blocked(st.blocked_until), failure(st.last_failure_at), success(st.last_success_at);
+      tx.exec_params(
+          "UPDATE login_throttles SET failures = $2, "
+          "blocked_until = TIMESTAMPTZ 'epoch' + $3::bigint * INTERVAL '1 microsecond', "
+          "last_failure_at = TIMESTAMPTZ 'epoch' + $4::bigint * INTERVAL '1 microsecond', "
+          "last_success_at = TIMESTAMPTZ 'epoch' + $5::bigint * INTERVAL '1 microsecond', "
+          "updated_at = now() WHERE key = $1",
+          keys[i], st.failures, blocked.p(), failure.p(), success.p());
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<int> PgAuthStore::IncrementWindow(const std::string& key, absl::Time window_start) {
+  int count = 0;
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
+    pqxx::row r = tx.exec_params1(
+        "INSERT INTO rate_windows (key, window_start, count) VALUES ($1, " TS(2) ", 1) "
+        "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_windows.count + 1 "
+        "RETURNING count",
+        key, Us(window_start));
+    count = r[0].as<int>();
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return count;
+}
+
+// ---- login history ------------------------------------------------------------------------------
+
+absl::Status PgAuthStore::AppendLoginRecord(const LoginRecord& r) {
+  if (!IsUuid(r.account_id)) return absl::InvalidArgumentError("account id is not a UUID");
+  return pool_->WithTransaction([&](pqxx::work& tx) {
+    tx.exec_params(
+        "INSERT INTO login_history (account_id, at, method, success, failure_reason, client_ip, "
+        "user_agent, device) VALUES ($1::uuid, " TS(2) ", $3, $4, $5, $6, $7, $8)",
+        r.account_id, Us(r.at), r.method, r.success, r.failure_reason, r.ip, r.user_agent,
+        r.device);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<LoginRecord>> PgAuthStore::ListLoginRecords(
+    const std::string& account_id, int limit) {
+  std::vector<LoginRecord> out;
+  if (!IsUuid(account_id)) return out;
+  absl::Status s = pool_->WithReadOnly([&](pqxx::work& tx) {
+    out.clear();
+    pqxx::result res = tx.exec_params(
+        "SELECT account_id::text, " US("at") ", method, success, failure_reason, client_ip, "
+        "user_agent, device FROM login_history WHERE account_id = $1::uuid "
+        "ORDER BY at DESC, id DESC LIMIT $2",
+        account_id, limit);
+    for (const auto& row : res) {
+      LoginRecord r;
+      r.account_id = row[0].as<std::string>();
+      r.at = TimeOf(row[1]);
+      r.method = row[2].as<std::string>();
+      r.success = row[3].as<bool>();
+      r.failure_reason = row[4].as<std::string>();
+      r.ip = row[5].as<std::string>();
+      r.user_agent = row[6].as<std::string>();
+      r.device = row[7].as<std::string>();
+      out.push_back(std::move(r));
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+// ---- sessions and refresh tokens ----------------------------------------------------------------
+
+absl::Status PgAuthStore::CreateSession(const Session& s, const RefreshRecord& first) {
+  return pool_->WithTransaction([&](pqxx::work& tx) {
+    tx.exec_params(
+        "INSERT INTO sessions (session_id, account_id, ial, amr, auth_time, created_at, "
+        "expires_at, client_ip, user_agent, device) VALUES ($1::uuid, $2::uuid, $3, $4, " TS(5)
+        ", " TS(6) ", " TS(7) ", $8, $9, $10)",
+        s.session_id, s.account_id, s.ial, absl::StrJoin(s.amr, " "), Us(s.auth_time),
+        Us(s.created_at), Us(s.expires_at), s.client.ip, s.client.user_agent, s.client.device);
+    tx.exec_params(
+        "INSERT INTO refresh_tokens (token_hmac, session_id, created_at, idle_expires_at) "
+        "VALUES ($1, $2::uuid, " TS(3) ", LEAST(" TS(4) ", " TS(5) "))",
+        first.token_hmac, s.session_id, Us(first.created_at), Us(first.idle_expires_at),
+        Us(s.expires_at));
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<RotateResult> PgAuthStore::RotateRefreshToken(const std::string& old_hmac,
+                                                             RefreshRecord next, absl::Time now) {
+  RotateResult result;
+  absl::Status st = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    result = RotateResult{};
+    // FOR UPDATE OF t: a concurrent rotation of the same token waits here and then sees the
+    // row with used_at set (READ COMMITTED re-reads the locked row), i.e. a reuse.
+    pqxx::result r = tx.exec_params(
+        std::string("SELECT " US("t.idle_expires_at") ", " US("t.used_at") ", ") +
+            kSessionColumns +
+            " FROM refresh_tokens t JOIN sessions s ON s.session_id = t.session_id "
+            "WHERE t.token_hmac = $1 FOR UPDATE OF t",
+        old_hmac);
+    if (r.empty()) {
+      result.outcome = RotateOutcome::kUnknown;
+      return absl::OkStatus();
+    }
+    absl::Time idle_expires_at = TimeOf(r[0][0]);
+    bool used = !r[0][1].is_null();
+    result.session = SessionOf(r[0], 2);
+    const Session& s = result.session;
+    if (used) {
+      tx.exec_params(
+          "UPDATE sessions SET revoked_at = COALESCE(revoked_at, " TS(2) "), "
+          "revoke_reason = COALESCE(revoke_reason, 'REFRESH_TOKEN_REUSED') "
+          "WHERE session_id = $1::uuid",
+          s.session_id, Us(now));
+      result.outcome = RotateOutcome::kReused;
+      return absl::OkStatus();  // commit the revocation
+    }
+    if (s.revoked_at.has_value()) {
+      result.outcome = RotateOutcome::kRevoked;
+      return absl::OkStatus();
+    }
+    if (now >= idle_expires_at || now >= s.expires_at) {
+      result.outcome = RotateOutcome::kExpired;
+      return absl::OkStatus();
+    }
+    tx.exec_params("UPDATE refresh_tokens SET used_at = " TS(2) " WHERE token_hmac = $1",
+                   old_hmac, Us(now));
+    tx.exec_params(
+        "INSERT INTO refresh_tokens (token_hmac, session_id, created_at, idle_expires_at) "
+        "VALUES ($1, $2::uuid, " TS(3) ", LEAST(" TS(4) ", " TS(5) "))",
+        next.token_hmac, s.session_id, Us(next.created_at), Us(next.idle_expires_at),
+        Us(s.expires_at));
+    result.outcome = RotateOutcome::kRotated;
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
+  return result;
+}
+
+absl::StatusOr<std::optional<std::string>> PgAuthStore::RevokeSessionByRefresh(
+    const std::string& token_hmac, absl::Time now, const std::string& reason) {
+  std::optional<std::string> sid;
+  absl::Status st = pool_->WithTransaction([&](pqxx::work& tx) {
+    sid.reset();
+    pqxx::result r = tx.exec_params(
+        "UPDATE sessions SET revoked_at = COALESCE(revoked_at, " TS(2) "), "
+        "revoke_reason = COALESCE(revoke_reason, $3) "
+        "WHERE session_id = (SELECT session_id FROM refresh_tokens WHERE token_hmac = $1) "
+        "RETURNING session_id::text",
+        token_hmac, Us(now), reason);
+    if (!r.empty()) sid = r[0][0].as<std::string>();
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
+  return sid;
+}
+
+absl::StatusOr<SessionState> PgAuthStore::GetSessionState(const std::string& session_id) {
+  SessionState state;
+  if (!IsUuid(session_id)) return state;
+  absl::Status st = pool_->WithReadOnly([&](pqxx::work& tx) {
+    state = SessionState{};
+    pqxx::result r = tx.exec_params(
+        "SELECT " US("expires_at") ", revoked_at IS NOT NULL FROM sessions "
+        "WHERE session_id = $1::uuid",
+        session_id);
+    if (r.empty()) return absl::OkStatus();
+    state.exists = true;
+    state.expires_at = TimeOf(r[0][0]);
+    state.revoked = r[0][1].as<bool>();
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
+  return state;
+}
+
+absl::StatusOr<int64_t> PgAuthStore::PurgeExpired(absl::Time now, absl::Duration keep,
+                                                  absl::Duration trust_keep) {
+  int64_t n = 0;
+  absl::Status st = pool_->WithTransaction([&](pqxx::work& tx) {
+    n = 0;
+    std::string cutoff = Us(now - keep);
+    n += tx.exec_params("DELETE FROM login_flows WHERE expires_at < " TS(1), cutoff)
+             .affected_rows();
+    n += tx.exec_params("DELETE FROM refresh_tokens WHERE idle_expires_at < " TS(1), cutoff)
+             .affected_rows();
+    n += tx.exec_params("DELETE FROM sessions WHERE expires_at < " TS(1), cutoff).affected_rows();
+    n += tx.exec_params("DELETE FROM rate_windows WHERE window_start < " TS(1),
+                        Us(now - absl::Hours(24)))
+             .affected_rows();
+    n += tx.exec_params(
+               "DELETE FROM login_throttles WHERE COALESCE(blocked_until, '-infinity') < " TS(1)
+               " AND COALESCE(last_failure_at, '-infinity') < " TS(1)
+               " AND COALESCE(last_success_at, '-infinity') < " TS(2),
+               cutoff, Us(now - trust_keep))
+             .affected_rows();
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
+  return n;
+}
+
+}  // namespace dvc::auth

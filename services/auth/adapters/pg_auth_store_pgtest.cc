@@ -1,0 +1,293 @@
+// Needs PostgreSQL: DATABASE_URL=postgresql://app@127.0.0.1:55432/postgres bazel test ...
+#include "services/auth/adapters/pg_auth_store.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/barrier.h"
+#include "libs/pg/migrate.h"
+#include "libs/pg/testing/test_database.h"
+#include "services/auth/migrations.h"
+
+namespace dvc::auth {
+namespace {
+
+constexpr char kAccount[] = "6f1c2a3b-0000-4000-8000-000000000001";
+
+class PgAuthStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = pg::testing::TestDatabase::Create("auth_store");
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = std::move(*db);
+    pool_ = std::make_unique<pg::Pool>(pg::PoolOptions{.url = db_->url(), .size = 12});
+    ASSERT_TRUE(pg::Migrate(*pool_, migrations::Files()).ok());
+    store_ = std::make_unique<PgAuthStore>(pool_.get());
+  }
+  void TearDown() override {
+    store_.reset();
+    pool_.reset();
+    db_.reset();
+  }
+
+  std::string Uuid(int n) { return absl::StrCat("6f1c2a3b-0000-4000-8000-", absl::StrFormat("%012d", n)); }
+
+  Session NewSession(const std::string& sid, absl::Duration max = absl::Hours(12)) {
+    Session s;
+    s.session_id = sid;
+    s.account_id = kAccount;
+    s.ial = 2;
+    s.amr = {"pwd", "otp"};
+    s.auth_time = now_;
+    s.created_at = now_;
+    s.expires_at = now_ + max;
+    s.client = {"203.0.113.7", "UA", "web"};
+    return s;
+  }
+  RefreshRecord Token(const std::string& hmac, absl::Duration idle = absl::Minutes(30)) {
+    return RefreshRecord{hmac, "", now_, now_ + idle};
+  }
+
+  // Microsecond precision, as stored.
+  absl::Time now_ = absl::FromUnixMicros(1795000000123456);
+  std::unique_ptr<pg::testing::TestDatabase> db_;
+  std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<PgAuthStore> store_;
+};
+
+TEST_F(PgAuthStoreTest, MigrationsIncludeTheCaptchaTable) {
+  bool has = false;
+  ASSERT_TRUE(pool_->WithReadOnly([&](pqxx::work& tx) {
+    has = tx.exec1("SELECT to_regclass('captchas') IS NOT NULL")[0].as<bool>();
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_TRUE(has);
+}
+
+TEST_F(PgAuthStoreTest, LoginFlowRoundTripAndSingleCompletion) {
+  LoginFlow f;
+  f.flow_id = Uuid(1);
+  f.account_id = kAccount;
+  f.ial = 2;
+  f.challenge_id = "ch-1";
+  f.client = {"203.0.113.7", "Mozilla", "iPhone"};
+  f.created_at = now_;
+  f.expires_at = now_ + absl::Minutes(10);
+  ASSERT_TRUE(store_->CreateLoginFlow(f).ok());
+  auto got = store_->GetLoginFlow(f.flow_id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->account_id, kAccount);
+  EXPECT_EQ((*got)->challenge_id, "ch-1");
+  EXPECT_EQ((*got)->client.device, "iPhone");
+  EXPECT_EQ((*got)->created_at, now_);
+  EXPECT_EQ((*got)->expires_at, now_ + absl::Minutes(10));
+  EXPECT_FALSE((*got)->completed_at.has_value());
+
+  EXPECT_EQ(*store_->CompleteLoginFlow(f.flow_id, now_), true);
+  EXPECT_EQ(*store_->CompleteLoginFlow(f.flow_id, now_), false);
+  EXPECT_EQ((*store_->GetLoginFlow(f.flow_id))->completed_at, now_);
+  EXPECT_FALSE(store_->GetLoginFlow(Uuid(2))->has_value());
+  EXPECT_FALSE(store_->GetLoginFlow("not-a-uuid")->has_value());
+}
+
+TEST_F(PgAuthStoreTest, ThrottleStatesRoundTripAndFailedUpdatesWriteNothing) {
+  ASSERT_TRUE(store_->UpdateThrottles({"b", "a"}, [&](std::vector<ThrottleState>& s) {
+    EXPECT_EQ(s[0].key, "b");
+    EXPECT_EQ(s[0].failures, 0);
+    EXPECT_FALSE(s[0].blocked_until.has_value());
+    s[0].failures = 7;
+    s[0].blocked_until = now_ + absl::Seconds(4);
+    s[0].last_failure_at = now_;
+    s[1].last_success_at = now_;
+    return absl::OkStatus();
+  }).ok());
+  absl::Status rejected = store_->UpdateThrottles({"a", "b", "c"}, [&](std::vector<ThrottleState>& s) {
+    EXPECT_EQ(s[1].failures, 7);
+    EXPECT_EQ(s[1].blocked_until, now_ + absl::Seconds(4));
+    EXPECT_EQ(s[1].last_failure_at, now_);
+    EXPECT_FALSE(s[1].last_success_at.has_value());
+    EXPECT_EQ(s[0].last_success_at, now_);
+    s[1].failures = 100;
+    return absl::ResourceExhaustedError("throttled");
+  });
+  EXPECT_EQ(rejected.code(), absl::StatusCode::kResourceExhausted);
+  ASSERT_TRUE(store_->UpdateThrottles({"b"}, [&](std::vector<ThrottleState>& s) {
+    EXPECT_EQ(s[0].failures, 7);
+    s[0].blocked_until.reset();
+    return absl::OkStatus();
+  }).ok());
+  ASSERT_TRUE(store_->UpdateThrottles({"b"}, [&](std::vector<ThrottleState>& s) {
+    EXPECT_FALSE(s[0].blocked_until.has_value());
+    return absl::OkStatus();
+  }).ok());
+  int rows = 0;
+  ASSERT_TRUE(pool_->WithReadOnly([&](pqxx::work& tx) {
+    rows = tx.exec1("SELECT count(*) FROM login_throttles")[0].as<int>();
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(rows, 2);  // "c" was rolled back
+}
+
+TEST_F(PgAuthStoreTest, ConcurrentThrottleUpdatesDoNotLoseCounts) {
+  constexpr int kThreads = 8, kEach = 20;
+  std::vector<std::thread> threads;
+  std::atomic<int> errors{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        // Half the threads name the keys in the other order: no deadlock either way.
+        std::vector<std::string> keys = t % 2 ? std::vector<std::string>{"id:x", "pair:x:ip"}
+                                              : std::vector<std::string>{"pair:x:ip", "id:x"};
+        absl::Status s = store_->UpdateThrottles(keys, [](std::vector<ThrottleState>& st) {
+          for (auto& x : st) x.failures++;
+          return absl::OkStatus();
+        });
+        if (!s.ok()) errors++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  ASSERT_TRUE(store_->UpdateThrottles({"id:x", "pair:x:ip"}, [](std::vector<ThrottleState>& st) {
+    EXPECT_EQ(st[0].failures, kThreads * kEach);
+    EXPECT_EQ(st[1].failures, kThreads * kEach);
+    return absl::OkStatus();
+  }).ok());
+}
+
+TEST_F(PgAuthStoreTest, WindowCounters) {
+  EXPECT_EQ(*store_->IncrementWindow("ip:1", now_), 1);
+  EXPECT_EQ(*store_->IncrementWindow("ip:1", now_), 2);
+  EXPECT_EQ(*store_->IncrementWindow("ip:2", now_), 1);
+  EXPECT_EQ(*store_->IncrementWindow("ip:1", now_ + absl::Minutes(5)), 1);
+}
+
+TEST_F(PgAuthStoreTest, LoginHistoryNewestFirstWithLimit) {
+  for (int i = 0; i < 5; ++i) {
+    LoginRecord r{kAccount, now_ + absl::Minutes(i), "PASSWORD_OTP", i % 2 == 0,
+                  i % 2 ? "OTP_INVALID" : "", "203.0.113.7", "UA", absl::StrCat("dev", i)};
+    ASSERT_TRUE(store_->AppendLoginRecord(r).ok());
+  }
+  ASSERT_TRUE(store_->AppendLoginRecord(LoginRecord{Uuid(9), now_, "PASSWORD_OTP", true, "", "",
+                                                    "", ""}).ok());
+  auto list = store_->ListLoginRecords(kAccount, 3);
+  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_EQ(list->size(), 3u);
+  EXPECT_EQ((*list)[0].device, "dev4");
+  EXPECT_EQ((*list)[0].at, now_ + absl::Minutes(4));
+  EXPECT_TRUE((*list)[0].success);
+  EXPECT_EQ((*list)[1].failure_reason, "OTP_INVALID");
+  EXPECT_EQ((*list)[2].device, "dev2");
+}
+
+TEST_F(PgAuthStoreTest, RotationReuseAndRevocation) {
+  ASSERT_TRUE(store_->CreateSession(NewSession(Uuid(1)), Token("h1")).ok());
+  auto state = store_->GetSessionState(Uuid(1));
+  ASSERT_TRUE(state.ok());
+  EXPECT_TRUE(state->exists);
+  EXPECT_FALSE(state->revoked);
+  EXPECT_EQ(state->expires_at, now_ + absl::Hours(12));
+
+  auto r = store_->RotateRefreshToken("h1", Token("h2"), now_ + absl::Minutes(1));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->outcome, RotateOutcome::kRotated);
+  EXPECT_EQ(r->session.session_id, Uuid(1));
+  EXPECT_EQ(r->session.amr, (std::vector<std::string>{"pwd", "otp"}));
+  EXPECT_EQ(r->session.auth_time, now_);
+  EXPECT_EQ(r->session.ial, 2);
+
+  EXPECT_EQ(store_->RotateRefreshToken("nope", Token("h9"), now_)->outcome,
+            RotateOutcome::kUnknown);
+  EXPECT_EQ(store_->RotateRefreshToken("h1", Token("h3"), now_ + absl::Minutes(2))->outcome,
+            RotateOutcome::kReused);
+  EXPECT_TRUE(store_->GetSessionState(Uuid(1))->revoked);
+  EXPECT_EQ(store_->RotateRefreshToken("h2", Token("h4"), now_ + absl::Minutes(2))->outcome,
+            RotateOutcome::kRevoked);
+}
+
+TEST_F(PgAuthStoreTest, IdleAndAbsoluteExpiry) {
+  ASSERT_TRUE(store_->CreateSession(NewSession(Uuid(1)), Token("idle")).ok());
+  EXPECT_EQ(store_->RotateRefreshToken("idle", Token("x"), now_ + absl::Minutes(30))->outcome,
+            RotateOutcome::kExpired);
+  // The first token's idle expiry is clamped to the session's absolute expiry.
+  ASSERT_TRUE(store_->CreateSession(NewSession(Uuid(2), absl::Minutes(10)), Token("abs")).ok());
+  EXPECT_EQ(store_->RotateRefreshToken("abs", Token("y"), now_ + absl::Minutes(10))->outcome,
+            RotateOutcome::kExpired);
+  EXPECT_EQ(store_->RotateRefreshToken("abs", Token("y"), now_ + absl::Minutes(9))->outcome,
+            RotateOutcome::kRotated);
+}
+
+TEST_F(PgAuthStoreTest, ConcurrentRefreshWithOneTokenHasExactlyOneWinner) {
+  constexpr int kThreads = 8;
+  for (int round = 0; round < 5; ++round) {
+    std::string sid = Uuid(100 + round);
+    std::string first = absl::StrCat("r", round);
+    ASSERT_TRUE(store_->CreateSession(NewSession(sid), Token(first)).ok());
+    absl::Barrier* barrier = new absl::Barrier(kThreads);
+    std::vector<RotateOutcome> outcomes(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        if (barrier->Block()) delete barrier;
+        auto r = store_->RotateRefreshToken(first, Token(absl::StrCat(first, "-", t)),
+                                            now_ + absl::Seconds(1));
+        ASSERT_TRUE(r.ok()) << r.status();
+        outcomes[t] = r->outcome;
+      });
+    }
+    for (auto& th : threads) th.join();
+    int rotated = 0, reused = 0;
+    for (auto o : outcomes) {
+      rotated += o == RotateOutcome::kRotated;
+      reused += o == RotateOutcome::kReused;
+    }
+    EXPECT_EQ(rotated, 1) << "round " << round;
+    EXPECT_EQ(reused, kThreads - 1) << "round " << round;
+    EXPECT_TRUE(store_->GetSessionState(sid)->revoked);
+  }
+}
+
+TEST_F(PgAuthStoreTest, LogoutByAnyTokenOfTheFamily) {
+  ASSERT_TRUE(store_->CreateSession(NewSession(Uuid(1)), Token("a1")).ok());
+  ASSERT_EQ(store_->RotateRefreshToken("a1", Token("a2"), now_)->outcome, RotateOutcome::kRotated);
+  auto sid = store_->RevokeSessionByRefresh("a1", now_, "LOGOUT");
+  ASSERT_TRUE(sid.ok());
+  EXPECT_EQ(*sid, Uuid(1));
+  EXPECT_TRUE(store_->GetSessionState(Uuid(1))->revoked);
+  EXPECT_EQ(*store_->RevokeSessionByRefresh("a2", now_, "LOGOUT"), Uuid(1));  // idempotent
+  EXPECT_FALSE(store_->RevokeSessionByRefresh("zz", now_, "LOGOUT")->has_value());
+  EXPECT_FALSE(store_->GetSessionState(Uuid(2))->exists);
+  EXPECT_FALSE(store_->GetSessionState("garbage")->exists);
+}
+
+TEST_F(PgAuthStoreTest, PurgeKeepsLiveDataAndHistory) {
+  ASSERT_TRUE(store_->CreateSession(NewSession(Uuid(1), absl::Hours(1)), Token("old")).ok());
+  ASSERT_TRUE(store_->CreateSession(NewSession(Uuid(2), absl::Hours(48)), Token("live", absl::Hours(48))).ok());
+  ASSERT_TRUE(store_->AppendLoginRecord(LoginRecord{kAccount, now_, "PASSWORD_OTP", true, "", "",
+                                                    "", ""}).ok());
+  ASSERT_TRUE(store_->UpdateThrottles({"stale", "trusted"}, [&](std::vector<ThrottleState>& s) {
+    s[0].failures = 3;
+    s[0].last_failure_at = now_;
+    s[1].last_success_at = now_ + absl::Hours(24);
+    return absl::OkStatus();
+  }).ok());
+  auto n = store_->PurgeExpired(now_ + absl::Hours(26), absl::Hours(1), absl::Hours(24 * 30));
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_FALSE(store_->GetSessionState(Uuid(1))->exists);
+  EXPECT_TRUE(store_->GetSessionState(Uuid(2))->exists);
+  EXPECT_EQ(store_->ListLoginRecords(kAccount, 10)->size(), 1u);
+  ASSERT_TRUE(store_->UpdateThrottles({"stale", "trusted"}, [&](std::vector<ThrottleState>& s) {
+    EXPECT_EQ(s[0].failures, 0);  // deleted, comes back as a zero state
+    EXPECT_TRUE(s[1].last_success_at.has_value());
+    return absl::OkStatus();
+  }).ok());
+}
+
+}  // namespace
+}  // namespace dvc::auth

@@ -1,0 +1,146 @@
+#include "services/auth/api/auth_grpc.h"
+
+#include "absl/strings/str_join.h"
+#include "libs/server/call.h"
+
+namespace dvc::auth {
+namespace {
+
+void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t s = absl::ToUnixSeconds(t);
+  out->set_seconds(s);
+  out->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(s))));
+}
+
+void ToProto(const LoginFlowView& f, v1::LoginFlow* out) {
+  out->set_login_flow_id(f.flow_id);
+  out->set_masked_phone(f.masked_phone);
+  SetTime(f.expires_at, out->mutable_expires_at());
+  SetTime(f.otp_expires_at, out->mutable_otp_expires_at());
+  SetTime(f.resend_after, out->mutable_resend_after());
+}
+
+void ToProto(const Tokens& t, v1::TokenResponse* out) {
+  out->set_access_token(t.access_token);
+  out->set_refresh_token(t.refresh_token);
+  out->set_token_type(t.token_type);
+  out->set_expires_in(t.expires_in);
+  out->set_acr(t.acr);
+  out->set_session_id(t.session_id);
+}
+
+}  // namespace
+
+grpc::Status AuthGrpc::CreateCaptcha(grpc::ServerContext* ctx, const v1::CreateCaptchaRequest*,
+                                     v1::Captcha* out) {
+  return server::Handle(ctx, [&]() -> absl::Status {
+    auto c = domain_->CreateCaptcha();
+    if (!c.ok()) return c.status();
+    out->set_captcha_id(c->captcha_id);
+    out->set_png(c->png);
+    SetTime(c->expires_at, out->mutable_expires_at());
+    out->set_dev_answer(c->dev_answer);  // empty unless --dev_expose_captcha
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuthGrpc::StartPasswordLogin(grpc::ServerContext* ctx,
+                                          const v1::StartPasswordLoginRequest* req,
+                                          v1::LoginFlow* out) {
+  return server::Handle(ctx, [&]() -> absl::Status {
+    StartLoginRequest r;
+    r.captcha_id = req->captcha_id();
+    r.captcha_answer = req->captcha_answer();
+    r.id_number = req->id_number();
+    r.password = req->password();
+    // The REST gateway passes the end user's address; direct callers are identified by peer.
+    r.client.ip = req->client().ip().empty() ? server::PeerIp(ctx) : req->client().ip();
+    r.client.user_agent = req->client().user_agent().substr(0, 512);
+    r.client.device = req->client().device().substr(0, 256);
+    auto flow = domain_->StartPasswordLogin(r);
+    if (!flow.ok()) return flow.status();
+    ToProto(*flow, out);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuthGrpc::ResendLoginOtp(grpc::ServerContext* ctx, const v1::LoginFlowRef* req,
+                                      v1::LoginFlow* out) {
+  return server::Handle(ctx, [&]() -> absl::Status {
+    auto flow = domain_->ResendLoginOtp(req->login_flow_id());
+    if (!flow.ok()) return flow.status();
+    ToProto(*flow, out);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuthGrpc::CompleteLogin(grpc::ServerContext* ctx,
+                                     const v1::CompleteLoginRequest* req,
+                                     v1::TokenResponse* out) {
+  return server::Handle(ctx, [&]() -> absl::Status {
+    auto t = domain_->CompleteLogin(req->login_flow_id(), req->otp());
+    if (!t.ok()) return t.status();
+    ToProto(*t, out);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuthGrpc::Refresh(grpc::ServerContext* ctx, const v1::RefreshRequest* req,
+                               v1::TokenResponse* out) {
+  return server::Handle(ctx, [&]() -> absl::Status {
+    auto t = domain_->Refresh(req->refresh_token());
+    if (!t.ok()) return t.status();
+    ToProto(*t, out);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuthGrpc::Logout(grpc::ServerContext* ctx, const v1::LogoutRequest* req,
+                              v1::LogoutResponse*) {
+  return server::Handle(ctx, [&] { return domain_->Logout(req->refresh_token()); });
+}
+
+grpc::Status AuthGrpc::Introspect(grpc::ServerContext* ctx, const v1::IntrospectRequest* req,
+                                  v1::IntrospectResponse* out) {
+  return server::Handle(ctx, [&]() -> absl::Status {
+    Introspection i = domain_->Introspect(req->token());
+    out->set_active(i.active);
+    if (!i.active) return absl::OkStatus();
+    out->set_sub(i.sub);
+    out->set_acr(i.acr);
+    out->set_exp(i.exp);
+    out->set_iat(i.iat);
+    out->set_session_id(i.session_id);
+    out->set_amr(absl::StrJoin(i.amr, "+"));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuthGrpc::GetJwks(grpc::ServerContext* ctx, const v1::GetJwksRequest*,
+                               v1::GetJwksResponse* out) {
+  return server::Handle(ctx, [&]() -> absl::Status {
+    out->set_jwks_json(domain_->Jwks());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuthGrpc::ListLoginHistory(grpc::ServerContext* ctx,
+                                        const v1::ListLoginHistoryRequest* req,
+                                        v1::ListLoginHistoryResponse* out) {
+  return server::Handle(ctx, [&]() -> absl::Status {
+    auto records = domain_->ListLoginHistory(req->account_id(), req->limit());
+    if (!records.ok()) return records.status();
+    for (const LoginRecord& r : *records) {
+      v1::LoginRecord* p = out->add_records();
+      SetTime(r.at, p->mutable_at());
+      p->set_method(r.method);
+      p->set_success(r.success);
+      p->set_ip(r.ip);
+      p->set_device(r.device.empty() ? r.user_agent : r.device);
+      p->set_failure_reason(r.failure_reason);
+    }
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace dvc::auth

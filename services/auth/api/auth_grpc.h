@@ -1,0 +1,37 @@
+// gRPC handlers for dvc.auth.v1.AuthService: proto ↔ domain, nothing else.
+#pragma once
+
+#include "protos/dvc/auth/v1/auth.grpc.pb.h"
+#include "services/auth/domain/auth.h"
+
+namespace dvc::auth {
+
+class AuthGrpc final : public v1::AuthService::Service {
+ public:
+  explicit AuthGrpc(AuthDomain* domain) : domain_(domain) {}
+
+  grpc::Status CreateCaptcha(grpc::ServerContext* ctx, const v1::CreateCaptchaRequest* req,
+                             v1::Captcha* out) override;
+  grpc::Status StartPasswordLogin(grpc::ServerContext* ctx,
+                                  const v1::StartPasswordLoginRequest* req,
+                                  v1::LoginFlow* out) override;
+  grpc::Status ResendLoginOtp(grpc::ServerContext* ctx, const v1::LoginFlowRef* req,
+                              v1::LoginFlow* out) override;
+  grpc::Status CompleteLogin(grpc::ServerContext* ctx, const v1::CompleteLoginRequest* req,
+                             v1::TokenResponse* out) override;
+  grpc::Status Refresh(grpc::ServerContext* ctx, const v1::RefreshRequest* req,
+                       v1::TokenResponse* out) override;
+  grpc::Status Logout(grpc::ServerContext* ctx, const v1::LogoutRequest* req,
+                      v1::LogoutResponse* out) override;
+  grpc::Status Introspect(grpc::ServerContext* ctx, const v1::IntrospectRequest* req,
+                          v1::IntrospectResponse* out) override;
+  grpc::Status GetJwks(grpc::ServerContext* ctx, const v1::GetJwksRequest* req,
+                       v1::GetJwksResponse* out) override;
+  grpc::Status ListLoginHistory(grpc::ServerContext* ctx, const v1::ListLoginHistoryRequest* req,
+                                v1::ListLoginHistoryResponse* out) override;
+
+ private:
+  AuthDomain* domain_;
+};
+
+}  // namespace dvc::auth

@@ -1,0 +1,379 @@
+#include "services/auth/domain/auth.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "libs/crypto/aead.h"
+#include "libs/crypto/encoding.h"
+#include "libs/crypto/hmac.h"
+#include "libs/jwt/json.h"
+#include "libs/jwt/jwt.h"
+#include "libs/logging/log.h"
+#include "libs/status/errors.h"
+
+namespace dvc::auth {
+namespace {
+
+constexpr size_t kRefreshTokenBytes = 32;
+constexpr int kDefaultHistoryLimit = 20;
+constexpr int kMaxHistoryLimit = 100;
+
+// CCCD (12 digits) or CMND (9 digits), spaces removed.
+std::string NormalizeIdNumber(const std::string& raw) {
+  std::string out;
+  for (char c : raw) {
+    if (!absl::ascii_isspace(static_cast<unsigned char>(c))) out += c;
+  }
+  return out;
+}
+
+bool WellFormedIdNumber(const std::string& s) {
+  if (s.size() != 9 && s.size() != 12) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); });
+}
+
+bool IsUuid(const std::string& s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (s[i] != '-') return false;
+    } else if (!absl::ascii_isxdigit(static_cast<unsigned char>(s[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::Status FlowNotFound() {
+  return status::NotFound("LOGIN_FLOW_NOT_FOUND", "login_flow_id",
+                          "Phiên đăng nhập không tồn tại.", "The login flow does not exist.");
+}
+
+absl::Status RefreshTokenInvalid() {
+  return status::Unauthenticated("REFRESH_TOKEN_INVALID",
+                                 "Phiên đăng nhập không hợp lệ. Vui lòng đăng nhập lại.",
+                                 "The refresh token is invalid. Please sign in again.");
+}
+
+absl::Status DependencyUnavailable() {
+  return status::Unavailable("DEPENDENCY_UNAVAILABLE",
+                             "Hệ thống đang bận. Vui lòng thử lại sau.",
+                             "The service is temporarily unavailable. Please try again later.");
+}
+
+std::string Acr(int ial) { return absl::StrCat("urn:dvc:ial:", ial); }
+
+}  // namespace
+
+absl::Status InvalidCredentials() {
+  return status::Unauthenticated("INVALID_CREDENTIALS", "Số định danh hoặc mật khẩu không đúng.",
+                                 "The ID number or password is incorrect.");
+}
+
+AuthSecrets DeriveSecrets(const std::string& token_hmac_secret) {
+  return AuthSecrets{
+      .refresh_key = crypto::HmacSha256(token_hmac_secret, "dvc.auth.refresh-token.v1"),
+      .index_key = crypto::HmacSha256(token_hmac_secret, "dvc.auth.blind-index.v1"),
+  };
+}
+
+AuthDomain::AuthDomain(Deps deps, AuthSecrets secrets, AuthOptions options)
+    : deps_(std::move(deps)),
+      secrets_(std::move(secrets)),
+      options_(std::move(options)),
+      throttle_(deps_.store, deps_.clock, options_.throttle),
+      introspector_(deps_.keys, deps_.store, deps_.clock,
+                    IntrospectOptions{.issuer = options_.issuer,
+                                      .audience = options_.audience,
+                                      .session_cache_ttl = options_.session_cache_ttl}) {}
+
+void AuthDomain::Defer(std::function<void()> fn) {
+  if (deps_.defer) {
+    deps_.defer(std::move(fn));
+  } else {
+    fn();
+  }
+}
+
+std::string AuthDomain::RefreshHmac(const std::string& token) const {
+  return crypto::HexEncode(crypto::HmacSha256(secrets_.refresh_key, token));
+}
+
+absl::StatusOr<captcha::IssuedCaptcha> AuthDomain::CreateCaptcha() {
+  return deps_.captcha->Issue();
+}
+
+void AuthDomain::RecordHistory(const std::string& account_id, bool success,
+                               const std::string& reason, const ClientInfo& client,
+                               absl::Time at) {
+  LoginRecord r;
+  r.account_id = account_id;
+  r.at = at;
+  r.method = kLoginMethodPasswordOtp;
+  r.success = success;
+  r.failure_reason = success ? "" : reason;
+  r.ip = client.ip;
+  r.user_agent = client.user_agent;
+  r.device = client.device;
+  if (absl::Status s = deps_.store->AppendLoginRecord(r); !s.ok()) {
+    log::Error("login_history.append_failed", {{"error", s.ToString()}});
+  }
+}
+
+absl::StatusOr<LoginFlowView> AuthDomain::StartPasswordLogin(const StartLoginRequest& req) {
+  ClientInfo client = req.client;
+  if (client.ip.empty()) client.ip = "unknown";
+  if (absl::Status s = throttle_.CheckIp(client.ip); !s.ok()) return s;
+  // The captcha is consumed whatever happens next.
+  if (absl::Status s = deps_.captcha->Verify(req.captcha_id, req.captcha_answer); !s.ok()) {
+    return s;
+  }
+
+  const std::string id_number = NormalizeIdNumber(req.id_number);
+  const std::string id_index =
+      crypto::BlindIndex(secrets_.index_key, absl::StrCat("id_number:", id_number));
+  if (absl::Status s = throttle_.Admit(id_index, client.ip); !s.ok()) return s;
+  // Counted like any failure; the answer is the same as for a wrong password.
+  if (!WellFormedIdNumber(id_number) || req.password.empty()) return InvalidCredentials();
+
+  auto verdict = deps_.accounts->VerifyPassword(id_number, req.password);
+  if (!verdict.ok() && verdict.status().code() != absl::StatusCode::kInvalidArgument) {
+    log::Warn("login.accounts_failed", {{"error", verdict.status().ToString()}});
+    if (absl::Status s = throttle_.Refund(id_index, client.ip); !s.ok()) {
+      log::Warn("login.throttle_refund_failed", {{"error", s.ToString()}});
+    }
+    return DependencyUnavailable();
+  }
+  absl::Time now = deps_.clock->Now();
+  if (!verdict.ok() || !verdict->valid) {
+    // Attribute the failure to the account's history after the answer, so neither the answer
+    // nor its timing depends on whether the account exists.
+    Defer([this, id_number, client, now] {
+      auto account_id = deps_.accounts->FindAccountId(id_number);
+      if (account_id.ok() && account_id->has_value()) {
+        RecordHistory(**account_id, false, "INVALID_CREDENTIALS", client, now);
+      }
+    });
+    return InvalidCredentials();
+  }
+
+  // The password is right: the pair counter starts over.
+  if (absl::Status s = throttle_.RecordSuccess(id_index, client.ip); !s.ok()) {
+    log::Warn("login.throttle_reset_failed", {{"error", s.ToString()}});
+  }
+  if (verdict->status == AccountStatus::kLocked) {
+    RecordHistory(verdict->account_id, false, "ACCOUNT_LOCKED", client, now);
+    return status::PermissionDenied(
+        "ACCOUNT_LOCKED", "Tài khoản đã bị khóa. Vui lòng liên hệ bộ phận hỗ trợ.",
+        "The account is locked. Please contact support.");
+  }
+  if (verdict->status == AccountStatus::kClosed) {
+    RecordHistory(verdict->account_id, false, "ACCOUNT_CLOSED", client, now);
+    return status::PermissionDenied("ACCOUNT_CLOSED", "Tài khoản đã bị đóng.",
+                                    "The account has been closed.");
+  }
+  if (verdict->phone.empty()) {
+    RecordHistory(verdict->account_id, false, "OTP_PHONE_MISSING", client, now);
+    return status::FailedPrecondition("OTP_PHONE_MISSING", "",
+                                      "Tài khoản chưa có số điện thoại nhận OTP.",
+                                      "The account has no phone number for OTP.");
+  }
+
+  LoginFlow flow;
+  flow.flow_id = crypto::NewUuidV4(*deps_.random);
+  flow.account_id = verdict->account_id;
+  flow.ial = verdict->ial;
+  flow.client = client;
+  flow.created_at = now;
+  flow.expires_at = now + options_.login_flow_ttl;
+  const std::string subject =
+      crypto::BlindIndex(secrets_.index_key, absl::StrCat("account:", verdict->account_id));
+  auto challenge = deps_.otp->Send(absl::StrCat("login:", flow.flow_id), verdict->phone,
+                                   kOtpPurposeLogin, subject);
+  if (!challenge.ok()) return challenge.status();  // e.g. RESOURCE_EXHAUSTED as is
+  flow.challenge_id = challenge->challenge_id;
+  if (absl::Status s = deps_.store->CreateLoginFlow(flow); !s.ok()) return s;
+  log::Info("login.otp_sent", {{"flow_id", flow.flow_id}});
+  return LoginFlowView{flow.flow_id, challenge->masked_phone, flow.expires_at,
+                       challenge->expires_at, challenge->resend_after};
+}
+
+absl::StatusOr<LoginFlow> AuthDomain::LiveFlow(const std::string& flow_id, absl::Time now) {
+  if (!IsUuid(flow_id)) return FlowNotFound();
+  auto flow = deps_.store->GetLoginFlow(absl::AsciiStrToLower(flow_id));
+  if (!flow.ok()) return flow.status();
+  if (!flow->has_value()) return FlowNotFound();
+  if ((*flow)->completed_at.has_value()) {
+    return status::FailedPrecondition("LOGIN_FLOW_COMPLETED", "login_flow_id",
+                                      "Phiên đăng nhập đã hoàn tất.",
+                                      "The login flow has already been completed.");
+  }
+  if (now >= (*flow)->expires_at) {
+    return status::FailedPrecondition("LOGIN_FLOW_EXPIRED", "login_flow_id",
+                                      "Phiên đăng nhập đã hết hạn. Vui lòng đăng nhập lại.",
+                                      "The login flow has expired. Please sign in again.");
+  }
+  return **flow;
+}
+
+absl::StatusOr<LoginFlowView> AuthDomain::ResendLoginOtp(const std::string& flow_id) {
+  absl::Time now = deps_.clock->Now();
+  auto flow = LiveFlow(flow_id, now);
+  if (!flow.ok()) return flow.status();
+  auto challenge = deps_.otp->Resend(flow->challenge_id);
+  if (!challenge.ok()) return challenge.status();
+  return LoginFlowView{flow->flow_id, challenge->masked_phone, flow->expires_at,
+                       challenge->expires_at, challenge->resend_after};
+}
+
+absl::StatusOr<Tokens> AuthDomain::CompleteLogin(const std::string& flow_id,
+                                                 const std::string& otp) {
+  absl::Time now = deps_.clock->Now();
+  auto flow = LiveFlow(flow_id, now);
+  if (!flow.ok()) return flow.status();
+  if (otp.empty()) {
+    return status::InvalidArgument("OTP_REQUIRED", "otp", "Vui lòng nhập mã OTP.",
+                                   "Please enter the OTP code.");
+  }
+  if (absl::Status s = deps_.otp->Verify(flow->challenge_id, otp, kOtpPurposeLogin); !s.ok()) {
+    std::string reason = status::ReasonOf(s);
+    if (absl::StartsWith(reason, "OTP_")) {
+      RecordHistory(flow->account_id, false, reason, flow->client, now);
+    }
+    return s;
+  }
+  auto won = deps_.store->CompleteLoginFlow(flow->flow_id, now);
+  if (!won.ok()) return won.status();
+  if (!*won) {
+    return status::FailedPrecondition("LOGIN_FLOW_COMPLETED", "login_flow_id",
+                                      "Phiên đăng nhập đã hoàn tất.",
+                                      "The login flow has already been completed.");
+  }
+
+  Session session;
+  session.session_id = crypto::NewUuidV4(*deps_.random);
+  session.account_id = flow->account_id;
+  session.ial = flow->ial;
+  session.amr = {"pwd", "otp"};
+  session.auth_time = now;
+  session.created_at = now;
+  session.expires_at = now + options_.session_max_ttl;
+  session.client = flow->client;
+  std::string refresh = crypto::RandomToken(*deps_.random, kRefreshTokenBytes);
+  RefreshRecord first{RefreshHmac(refresh), session.session_id, now,
+                      std::min(now + options_.refresh_idle_ttl, session.expires_at)};
+  if (absl::Status s = deps_.store->CreateSession(session, first); !s.ok()) return s;
+  RecordHistory(flow->account_id, true, "", flow->client, now);
+  log::Info("login.succeeded", {{"flow_id", flow->flow_id}, {"session_id", session.session_id}});
+  return IssueTokens(session, std::move(refresh), now);
+}
+
+absl::StatusOr<std::string> AuthDomain::AccessToken(const Session& session, absl::Time now,
+                                                    int64_t* expires_in) {
+  std::shared_ptr<const KeySet> keys = deps_.keys->Keys();
+  if (keys == nullptr || keys->signer == nullptr) return status::Internal();
+  absl::Time exp = std::min(now + options_.access_token_ttl, session.expires_at);
+  *expires_in = std::max<int64_t>(0, absl::ToInt64Seconds(exp - now));
+  jwt::JsonObjectBuilder claims;
+  claims.String("iss", options_.issuer)
+      .String("sub", session.account_id)
+      .String("aud", options_.audience)
+      .Int("exp", absl::ToUnixSeconds(exp))
+      .Int("iat", absl::ToUnixSeconds(now))
+      .String("jti", crypto::NewUuidV4(*deps_.random))
+      .String("sid", session.session_id)
+      .String("acr", Acr(session.ial))
+      .StringArray("amr", session.amr)
+      .Int("auth_time", absl::ToUnixSeconds(session.auth_time));
+  auto token = jwt::Sign(*keys->signer, claims.Build());
+  if (!token.ok()) {
+    log::Error("token.sign_failed", {{"error", token.status().ToString()}});
+    return status::Internal();
+  }
+  return *token;
+}
+
+absl::StatusOr<Tokens> AuthDomain::IssueTokens(const Session& session, std::string refresh_token,
+                                               absl::Time now) {
+  Tokens t;
+  auto access = AccessToken(session, now, &t.expires_in);
+  if (!access.ok()) return access.status();
+  t.access_token = *std::move(access);
+  t.refresh_token = std::move(refresh_token);
+  t.acr = Acr(session.ial);
+  t.session_id = session.session_id;
+  return t;
+}
+
+absl::StatusOr<Tokens> AuthDomain::Refresh(const std::string& refresh_token) {
+  auto raw = crypto::Base64UrlDecode(refresh_token);
+  if (!raw.has_value() || raw->size() != kRefreshTokenBytes) return RefreshTokenInvalid();
+  absl::Time now = deps_.clock->Now();
+  std::string next = crypto::RandomToken(*deps_.random, kRefreshTokenBytes);
+  RefreshRecord next_record{RefreshHmac(next), "", now, now + options_.refresh_idle_ttl};
+  auto result = deps_.store->RotateRefreshToken(RefreshHmac(refresh_token), next_record, now);
+  if (!result.ok()) return result.status();
+  switch (result->outcome) {
+    case RotateOutcome::kRotated:
+      return IssueTokens(result->session, std::move(next), now);
+    case RotateOutcome::kReused:
+      if (!result->session.session_id.empty()) {
+        introspector_.ForgetSession(result->session.session_id);
+      }
+      log::Warn("refresh.reuse_detected", {{"session_id", result->session.session_id}});
+      return status::Unauthenticated(
+          "REFRESH_TOKEN_REUSED",
+          "Phiên đăng nhập đã bị thu hồi vì lý do an toàn. Vui lòng đăng nhập lại.",
+          "The session was revoked because a refresh token was reused. Please sign in again.");
+    case RotateOutcome::kExpired:
+      return status::Unauthenticated("SESSION_EXPIRED",
+                                     "Phiên đăng nhập đã hết hạn. Vui lòng đăng nhập lại.",
+                                     "The session has expired. Please sign in again.");
+    case RotateOutcome::kRevoked:
+      return status::Unauthenticated("SESSION_REVOKED",
+                                     "Phiên đăng nhập đã kết thúc. Vui lòng đăng nhập lại.",
+                                     "The session has ended. Please sign in again.");
+    case RotateOutcome::kUnknown:
+      break;
+  }
+  return RefreshTokenInvalid();
+}
+
+absl::Status AuthDomain::Logout(const std::string& refresh_token) {
+  auto raw = crypto::Base64UrlDecode(refresh_token);
+  if (!raw.has_value() || raw->size() != kRefreshTokenBytes) return RefreshTokenInvalid();
+  auto sid = deps_.store->RevokeSessionByRefresh(RefreshHmac(refresh_token), deps_.clock->Now(),
+                                                 "LOGOUT");
+  if (!sid.ok()) return sid.status();
+  if (!sid->has_value()) return RefreshTokenInvalid();
+  introspector_.ForgetSession(**sid);
+  log::Info("logout", {{"session_id", **sid}});
+  return absl::OkStatus();
+}
+
+Introspection AuthDomain::Introspect(const std::string& token) {
+  return introspector_.Introspect(token);
+}
+
+std::string AuthDomain::Jwks() {
+  std::shared_ptr<const KeySet> keys = deps_.keys->Keys();
+  return keys == nullptr ? std::string("{\"keys\":[]}") : keys->jwks_json;
+}
+
+absl::StatusOr<std::vector<LoginRecord>> AuthDomain::ListLoginHistory(
+    const std::string& account_id, int limit) {
+  if (!IsUuid(account_id)) {
+    return status::InvalidArgument("ACCOUNT_ID_INVALID", "account_id",
+                                   "Mã tài khoản không hợp lệ.", "The account id is invalid.");
+  }
+  if (limit <= 0) limit = kDefaultHistoryLimit;
+  limit = std::min(limit, kMaxHistoryLimit);
+  return deps_.store->ListLoginRecords(absl::AsciiStrToLower(account_id), limit);
+}
+
+}  // namespace dvc::auth

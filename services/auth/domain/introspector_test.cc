@@ -1,0 +1,191 @@
+#include "services/auth/domain/introspector.h"
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "libs/clock/clock.h"
+#include "libs/crypto/encoding.h"
+#include "libs/jwt/json.h"
+#include "libs/jwt/jwt.h"
+#include "services/auth/domain/testing/fakes.h"
+
+namespace dvc::auth {
+namespace {
+
+using ::dvc::auth::testing::FakeAuthStore;
+
+std::shared_ptr<const jwt::SigningKey> NewKey(const std::string& kid) {
+  auto k = jwt::SigningKey::Generate(kid);
+  EXPECT_TRUE(k.ok());
+  return std::make_shared<const jwt::SigningKey>(*k);
+}
+
+class IntrospectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    key_ = NewKey("k1");
+    auto set = MakeKeySet({key_});
+    ASSERT_TRUE(set.ok());
+    keys_ = std::make_unique<StaticKeySource>(*set);
+    introspector_ = std::make_unique<Introspector>(
+        keys_.get(), &store_, &clock_,
+        IntrospectOptions{.issuer = "https://iss", .audience = "dvc"});
+    Session s;
+    s.session_id = "sess-1";
+    s.account_id = "acc-1";
+    s.expires_at = clock_.Now() + absl::Hours(12);
+    ASSERT_TRUE(store_.CreateSession(s, RefreshRecord{"h1", "sess-1", clock_.Now(),
+                                                      clock_.Now() + absl::Minutes(30)})
+                    .ok());
+  }
+
+  jwt::JsonObjectBuilder Claims() {
+    int64_t now = absl::ToUnixSeconds(clock_.Now());
+    jwt::JsonObjectBuilder c;
+    c.String("iss", "https://iss")
+        .String("sub", "acc-1")
+        .String("aud", "dvc")
+        .Int("exp", now + 300)
+        .Int("iat", now)
+        .String("jti", "j1")
+        .String("sid", "sess-1")
+        .String("acr", "urn:dvc:ial:2")
+        .StringArray("amr", {"pwd", "otp"});
+    return c;
+  }
+  std::string Token(const jwt::JsonObjectBuilder& c, const jwt::SigningKey* key = nullptr) {
+    auto t = jwt::Sign(key ? *key : *key_, c.Build());
+    EXPECT_TRUE(t.ok());
+    return *t;
+  }
+
+  FakeClock clock_;
+  FakeAuthStore store_;
+  std::shared_ptr<const jwt::SigningKey> key_;
+  std::unique_ptr<StaticKeySource> keys_;
+  std::unique_ptr<Introspector> introspector_;
+};
+
+TEST_F(IntrospectorTest, ValidTokenIsActiveWithItsClaims) {
+  Introspection i = introspector_->Introspect(Token(Claims()));
+  ASSERT_TRUE(i.active);
+  EXPECT_EQ(i.sub, "acc-1");
+  EXPECT_EQ(i.session_id, "sess-1");
+  EXPECT_EQ(i.acr, "urn:dvc:ial:2");
+  EXPECT_EQ(i.exp, absl::ToUnixSeconds(clock_.Now()) + 300);
+  EXPECT_EQ(i.iat, absl::ToUnixSeconds(clock_.Now()));
+  EXPECT_EQ(i.amr, (std::vector<std::string>{"pwd", "otp"}));
+}
+
+TEST_F(IntrospectorTest, ExpiredTokenIsInactiveEvenWhenCached) {
+  std::string t = Token(Claims());
+  ASSERT_TRUE(introspector_->Introspect(t).active);
+  clock_.Advance(absl::Seconds(299));
+  EXPECT_TRUE(introspector_->Introspect(t).active);
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_FALSE(introspector_->Introspect(t).active);
+}
+
+TEST_F(IntrospectorTest, TamperedTokenIsInactiveAlthoughTheOriginalIsCached) {
+  std::string t = Token(Claims());
+  ASSERT_TRUE(introspector_->Introspect(t).active);
+  // Re-encode the payload with another subject, keep header and signature.
+  size_t d1 = t.find('.'), d2 = t.rfind('.');
+  std::string payload = *crypto::Base64UrlDecode(t.substr(d1 + 1, d2 - d1 - 1));
+  payload.replace(payload.find("acc-1"), 5, "acc-2");
+  std::string forged =
+      absl::StrCat(t.substr(0, d1 + 1), crypto::Base64UrlEncode(payload), t.substr(d2));
+  EXPECT_FALSE(introspector_->Introspect(forged).active);
+  // A flipped signature character.
+  std::string bad_sig = t;
+  bad_sig[bad_sig.size() - 3] = bad_sig[bad_sig.size() - 3] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(introspector_->Introspect(bad_sig).active);
+  EXPECT_FALSE(introspector_->Introspect("").active);
+  EXPECT_FALSE(introspector_->Introspect("not.a.jwt").active);
+}
+
+TEST_F(IntrospectorTest, TokenSignedByUnknownKeyIsInactive) {
+  auto other = NewKey("k1");  // even with a known kid
+  EXPECT_FALSE(introspector_->Introspect(Token(Claims(), other.get())).active);
+  auto stranger = NewKey("k9");
+  EXPECT_FALSE(introspector_->Introspect(Token(Claims(), stranger.get())).active);
+}
+
+TEST_F(IntrospectorTest, WrongIssuerAudienceOrMissingClaimsAreInactive) {
+  EXPECT_FALSE(introspector_->Introspect(Token(Claims().String("iss", "https://evil"))).active);
+  EXPECT_FALSE(introspector_->Introspect(Token(Claims().String("aud", "other"))).active);
+  EXPECT_FALSE(introspector_->Introspect(Token(Claims().Null("sid"))).active);
+  EXPECT_FALSE(introspector_->Introspect(Token(Claims().String("exp", "soon"))).active);
+  EXPECT_FALSE(introspector_->Introspect(Token(Claims().String("sid", "no-such-session"))).active);
+}
+
+TEST_F(IntrospectorTest, RevocationElsewhereIsSeenAfterTheCacheTtl) {
+  std::string t = Token(Claims());
+  ASSERT_TRUE(introspector_->Introspect(t).active);
+  store_.RevokeSession("sess-1", clock_.Now());  // another replica logged the user out
+  EXPECT_TRUE(introspector_->Introspect(t).active);  // within the 1 s bound
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_FALSE(introspector_->Introspect(t).active);
+}
+
+TEST_F(IntrospectorTest, LocalRevocationIsImmediate) {
+  std::string t = Token(Claims());
+  ASSERT_TRUE(introspector_->Introspect(t).active);
+  // What Logout does: revoke in the store, then tell the local cache.
+  store_.RevokeSession("sess-1", clock_.Now());
+  introspector_->ForgetSession("sess-1");
+  EXPECT_FALSE(introspector_->Introspect(t).active);  // no TTL wait
+  clock_.Advance(absl::Seconds(5));
+  EXPECT_FALSE(introspector_->Introspect(t).active);  // and the store agrees afterwards
+}
+
+TEST_F(IntrospectorTest, OneSessionQueryPerTtl) {
+  std::string t = Token(Claims());
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(introspector_->Introspect(t).active);
+  EXPECT_EQ(store_.session_state_queries(), 1);
+  clock_.Advance(absl::Seconds(1));
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(introspector_->Introspect(t).active);
+  EXPECT_EQ(store_.session_state_queries(), 2);
+}
+
+TEST_F(IntrospectorTest, StoreFailureFailsClosed) {
+  store_.set_fail_session_state(true);
+  EXPECT_FALSE(introspector_->Introspect(Token(Claims())).active);
+}
+
+TEST_F(IntrospectorTest, SessionPastItsAbsoluteExpiryIsInactive) {
+  std::string t = Token(Claims().Int("exp", absl::ToUnixSeconds(clock_.Now()) + 86400));
+  ASSERT_TRUE(introspector_->Introspect(t).active);
+  clock_.Advance(absl::Hours(12));
+  EXPECT_FALSE(introspector_->Introspect(t).active);
+}
+
+TEST_F(IntrospectorTest, RotatedKeysStillVerifyOldTokensAndDroppedKeysDoNot) {
+  std::string old_token = Token(Claims());
+  ASSERT_TRUE(introspector_->Introspect(old_token).active);
+  auto k2 = NewKey("k2");
+  keys_ = nullptr;
+  auto both = MakeKeySet({key_, k2});
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ((*both)->signer->kid(), "k2");
+  StaticKeySource rotated(*both);
+  Introspector with_both(&rotated, &store_, &clock_, {.issuer = "https://iss", .audience = "dvc"});
+  EXPECT_TRUE(with_both.Introspect(old_token).active);
+  EXPECT_TRUE(with_both.Introspect(Token(Claims(), k2.get())).active);
+  auto only_new = MakeKeySet({k2});
+  StaticKeySource dropped(*only_new);
+  Introspector with_new(&dropped, &store_, &clock_, {.issuer = "https://iss", .audience = "dvc"});
+  EXPECT_FALSE(with_new.Introspect(old_token).active);
+}
+
+TEST(MakeKeySetTest, RejectsEmptyAndDuplicateKids) {
+  EXPECT_FALSE(MakeKeySet({}).ok());
+  auto a = NewKey("same"), b = NewKey("same");
+  EXPECT_FALSE(MakeKeySet({a, b}).ok());
+  auto set = MakeKeySet({a});
+  ASSERT_TRUE(set.ok());
+  EXPECT_NE((*set)->jwks_json.find("\"kid\":\"same\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dvc::auth

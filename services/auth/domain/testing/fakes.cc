@@ -1,0 +1,291 @@
+#include "services/auth/domain/testing/fakes.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "libs/status/errors.h"
+
+namespace dvc::auth::testing {
+
+// ---- FakeAuthStore ---------------------------------------------------------------------------
+
+absl::Status FakeAuthStore::CreateLoginFlow(const LoginFlow& flow) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (flows_.count(flow.flow_id)) return absl::AlreadyExistsError("flow exists");
+  flows_[flow.flow_id] = flow;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<LoginFlow>> FakeAuthStore::GetLoginFlow(const std::string& flow_id) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = flows_.find(flow_id);
+  if (it == flows_.end()) return std::optional<LoginFlow>();
+  return std::optional<LoginFlow>(it->second);
+}
+
+absl::StatusOr<bool> FakeAuthStore::CompleteLoginFlow(const std::string& flow_id, absl::Time now) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = flows_.find(flow_id);
+  if (it == flows_.end() || it->second.completed_at.has_value()) return false;
+  it->second.completed_at = now;
+  return true;
+}
+
+absl::Status FakeAuthStore::UpdateThrottles(
+    const std::vector<std::string>& keys,
+    const std::function<absl::Status(std::vector<ThrottleState>& states)>& fn) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<ThrottleState> states;
+  for (const auto& k : keys) {
+    auto it = throttles_.find(k);
+    if (it != throttles_.end()) {
+      states.push_back(it->second);
+    } else {
+      ThrottleState s;
+      s.key = k;
+      states.push_back(s);
+    }
+  }
+  if (absl::Status s = fn(states); !s.ok()) return s;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    states[i].key = keys[i];
+    throttles_[keys[i]] = states[i];
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> FakeAuthStore::IncrementWindow(const std::string& key,
+                                                   absl::Time window_start) {
+  std::lock_guard<std::mutex> l(mu_);
+  return ++windows_[{key, absl::ToUnixSeconds(window_start)}];
+}
+
+absl::Status FakeAuthStore::AppendLoginRecord(const LoginRecord& record) {
+  std::lock_guard<std::mutex> l(mu_);
+  records_.push_back(record);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<LoginRecord>> FakeAuthStore::ListLoginRecords(
+    const std::string& account_id, int limit) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<LoginRecord> out;
+  for (auto it = records_.rbegin(); it != records_.rend(); ++it) {
+    if (it->account_id == account_id) out.push_back(*it);
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const LoginRecord& a, const LoginRecord& b) { return a.at > b.at; });
+  if (static_cast<int>(out.size()) > limit) out.resize(limit);
+  return out;
+}
+
+absl::Status FakeAuthStore::CreateSession(const Session& session, const RefreshRecord& first) {
+  std::lock_guard<std::mutex> l(mu_);
+  sessions_[session.session_id] = session;
+  tokens_[first.token_hmac] = Token{first, std::nullopt};
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RotateResult> FakeAuthStore::RotateRefreshToken(const std::string& old_hmac,
+                                                               RefreshRecord next,
+                                                               absl::Time now) {
+  std::lock_guard<std::mutex> l(mu_);
+  RotateResult r;
+  auto it = tokens_.find(old_hmac);
+  if (it == tokens_.end()) return r;
+  Session& session = sessions_[it->second.record.session_id];
+  r.session = session;
+  if (it->second.used_at.has_value()) {
+    if (!session.revoked_at.has_value()) session.revoked_at = now;
+    r.session = session;
+    r.outcome = RotateOutcome::kReused;
+    return r;
+  }
+  if (session.revoked_at.has_value()) {
+    r.outcome = RotateOutcome::kRevoked;
+    return r;
+  }
+  if (now >= it->second.record.idle_expires_at || now >= session.expires_at) {
+    r.outcome = RotateOutcome::kExpired;
+    return r;
+  }
+  it->second.used_at = now;
+  next.session_id = session.session_id;
+  next.idle_expires_at = std::min(next.idle_expires_at, session.expires_at);
+  tokens_[next.token_hmac] = Token{next, std::nullopt};
+  r.outcome = RotateOutcome::kRotated;
+  return r;
+}
+
+absl::StatusOr<std::optional<std::string>> FakeAuthStore::RevokeSessionByRefresh(
+    const std::string& token_hmac, absl::Time now, const std::string& reason) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = tokens_.find(token_hmac);
+  if (it == tokens_.end()) return std::optional<std::string>();
+  Session& s = sessions_[it->second.record.session_id];
+  if (!s.revoked_at.has_value()) s.revoked_at = now;
+  return std::optional<std::string>(s.session_id);
+}
+
+absl::StatusOr<SessionState> FakeAuthStore::GetSessionState(const std::string& session_id) {
+  std::lock_guard<std::mutex> l(mu_);
+  ++session_state_queries_;
+  if (fail_session_state_) return absl::UnavailableError("db down");
+  SessionState st;
+  auto it = sessions_.find(session_id);
+  if (it == sessions_.end()) return st;
+  st.exists = true;
+  st.revoked = it->second.revoked_at.has_value();
+  st.expires_at = it->second.expires_at;
+  return st;
+}
+
+absl::StatusOr<int64_t> FakeAuthStore::PurgeExpired(absl::Time, absl::Duration, absl::Duration) {
+  return 0;
+}
+
+int FakeAuthStore::session_state_queries() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return session_state_queries_;
+}
+
+std::optional<ThrottleState> FakeAuthStore::Throttle(const std::string& key) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = throttles_.find(key);
+  if (it == throttles_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<LoginRecord> FakeAuthStore::AllRecords() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return records_;
+}
+
+void FakeAuthStore::RevokeSession(const std::string& session_id, absl::Time now) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = sessions_.find(session_id);
+  if (it != sessions_.end() && !it->second.revoked_at.has_value()) it->second.revoked_at = now;
+}
+
+// ---- FakeAccounts ----------------------------------------------------------------------------
+
+void FakeAccounts::Add(FakeAccount a) {
+  std::lock_guard<std::mutex> l(mu_);
+  accounts_[a.id_number] = std::move(a);
+}
+
+absl::StatusOr<PasswordVerdict> FakeAccounts::VerifyPassword(const std::string& id_number,
+                                                             const std::string& password) {
+  std::lock_guard<std::mutex> l(mu_);
+  ++verify_calls_;
+  if (!fail_.ok()) return fail_;
+  PasswordVerdict v;
+  auto it = accounts_.find(id_number);
+  if (it == accounts_.end() || it->second.password != password) return v;
+  v.valid = true;
+  v.account_id = it->second.account_id;
+  v.ial = it->second.ial;
+  v.phone = it->second.phone;
+  v.status = it->second.status;
+  return v;
+}
+
+absl::StatusOr<std::optional<std::string>> FakeAccounts::FindAccountId(
+    const std::string& id_number) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = accounts_.find(id_number);
+  if (it == accounts_.end()) return std::optional<std::string>();
+  return std::optional<std::string>(it->second.account_id);
+}
+
+int FakeAccounts::verify_calls() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return verify_calls_;
+}
+
+void FakeAccounts::set_fail(absl::Status s) {
+  std::lock_guard<std::mutex> l(mu_);
+  fail_ = std::move(s);
+}
+
+// ---- FakeOtp ---------------------------------------------------------------------------------
+
+absl::StatusOr<OtpChallenge> FakeOtp::Send(const std::string& request_id,
+                                           const std::string& phone,
+                                           const std::string& purpose,
+                                           const std::string& subject) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!send_error_.ok()) return send_error_;
+  std::string challenge_id = absl::StrCat("ch-", sent_.size() + 1);
+  sent_.push_back({request_id, phone, purpose, subject, challenge_id, next_code_});
+  codes_[challenge_id] = {next_code_, false};
+  absl::Time now = clock_->Now();
+  return OtpChallenge{challenge_id, "091****678", now + absl::Minutes(5),
+                      now + absl::Seconds(60)};
+}
+
+absl::StatusOr<OtpChallenge> FakeOtp::Resend(const std::string& challenge_id) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = codes_.find(challenge_id);
+  if (it == codes_.end()) {
+    return status::NotFound("OTP_CHALLENGE_NOT_FOUND", "challenge_id", "x", "x");
+  }
+  it->second = {next_code_, false};
+  absl::Time now = clock_->Now();
+  return OtpChallenge{challenge_id, "091****678", now + absl::Minutes(5),
+                      now + absl::Seconds(60)};
+}
+
+absl::Status FakeOtp::Verify(const std::string& challenge_id, const std::string& code,
+                             const std::string& purpose) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = codes_.find(challenge_id);
+  if (it == codes_.end() || purpose != "LOGIN") {
+    return status::InvalidArgument("OTP_INVALID", "otp", "Mã OTP không đúng.",
+                                   "The OTP is incorrect.");
+  }
+  if (it->second.second) {
+    return status::FailedPrecondition("OTP_ALREADY_USED", "otp", "Mã OTP đã được sử dụng.",
+                                      "The OTP has already been used.");
+  }
+  if (it->second.first != code) {
+    return status::WithMetadata(status::InvalidArgument("OTP_INVALID", "otp", "Mã OTP không đúng.",
+                                                        "The OTP is incorrect."),
+                                "attempts_left", "4");
+  }
+  it->second.second = true;
+  return absl::OkStatus();
+}
+
+std::vector<SentOtp> FakeOtp::sent() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return sent_;
+}
+
+// ---- FakeCaptcha -----------------------------------------------------------------------------
+
+absl::StatusOr<captcha::IssuedCaptcha> FakeCaptcha::Issue() {
+  std::lock_guard<std::mutex> l(mu_);
+  captcha::IssuedCaptcha c;
+  c.captcha_id = absl::StrCat("cap-", ++next_);
+  c.png = "\x89PNG";
+  c.expires_at = absl::Now() + absl::Minutes(5);
+  c.dev_answer = "ok";
+  return c;
+}
+
+absl::Status FakeCaptcha::Verify(const std::string& captcha_id, const std::string& answer) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (captcha_id.empty() || answer.empty()) {
+    return status::InvalidArgument("CAPTCHA_REQUIRED", "captcha_answer", "x", "x");
+  }
+  bool& used = used_[captcha_id];
+  if (used || answer != "ok") {
+    used = true;
+    return status::InvalidArgument("CAPTCHA_INVALID", "captcha_answer", "x", "x");
+  }
+  used = true;
+  return absl::OkStatus();
+}
+
+}  // namespace dvc::auth::testing

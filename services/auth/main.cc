@@ -1,0 +1,193 @@
+// auth — composition root: config → PostgreSQL (migrations) → signing keys → clients of accounts
+// and otp → domain → gRPC server. `auth migrate` applies the migrations and exits (Kubernetes
+// job).
+#include <cstdio>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "libs/captcha_issuer/captcha_issuer.h"
+#include "libs/clock/clock.h"
+#include "libs/config/config.h"
+#include "libs/crypto/random.h"
+#include "libs/logging/log.h"
+#include "libs/metrics/metrics.h"
+#include "libs/pg/migrate.h"
+#include "libs/pg/pool.h"
+#include "libs/server/call.h"
+#include "libs/server/grpc_server.h"
+#include "services/auth/adapters/background_queue.h"
+#include "services/auth/adapters/grpc_clients.h"
+#include "services/auth/adapters/key_dir.h"
+#include "services/auth/adapters/pg_auth_store.h"
+#include "services/auth/api/auth_grpc.h"
+#include "services/auth/domain/auth.h"
+#include "services/auth/migrations.h"
+
+namespace dvc::auth {
+namespace {
+
+struct Config {
+  int grpc_port, metrics_port, db_pool_size;
+  std::string database_url, log_level, accounts_addr, otp_addr, signing_key_dir;
+  std::string captcha_hmac_key, token_hmac_key;
+  bool dev_expose_captcha;
+  absl::Duration accounts_deadline, otp_deadline, signing_key_reload, purge_interval;
+  AuthOptions auth;
+};
+
+int Fail(const absl::Status& s) {
+  std::fprintf(stderr, "auth: %s\n", std::string(s.message()).c_str());
+  return 2;
+}
+
+log::Level LevelOf(const std::string& s) {
+  if (s == "debug") return log::Level::kDebug;
+  if (s == "warn") return log::Level::kWarn;
+  if (s == "error") return log::Level::kError;
+  return log::Level::kInfo;
+}
+
+int Run(int argc, char** argv) {
+  server::InstallSignalMask();
+  const bool migrate_only = argc > 1 && std::strcmp(argv[1], "migrate") == 0;
+  std::vector<char*> args(argv, argv + argc);
+  if (migrate_only) args.erase(args.begin() + 1);
+  config::Source src(static_cast<int>(args.size()), args.data());
+  const bool serve = !migrate_only;
+
+  Config cfg;
+  cfg.grpc_port = src.Int("grpc_port", 50052, "gRPC listen port", 0, 65535);
+  cfg.metrics_port = src.Int("metrics_port", cfg.grpc_port == 0 ? 0 : cfg.grpc_port + 1000,
+                             "HTTP port for /metrics and /healthz (-1: off)", -1, 65535);
+  cfg.database_url = src.String("database_url", "", "PostgreSQL URL of the auth database", true);
+  cfg.db_pool_size = src.Int("db_pool_size", 16, "PostgreSQL connections", 1, 512);
+  cfg.log_level = src.String("log_level", "info", "debug|info|warn|error");
+  cfg.accounts_addr = src.String("accounts_addr", "", "accounts service host:port", serve);
+  cfg.otp_addr = src.String("otp_addr", "", "otp service host:port", serve);
+  cfg.accounts_deadline =
+      src.Duration("accounts_deadline", absl::Seconds(3), "deadline of calls to accounts");
+  cfg.otp_deadline = src.Duration("otp_deadline", absl::Seconds(5), "deadline of calls to otp");
+  cfg.captcha_hmac_key = src.Secret("captcha_hmac_key", "HMAC key of captcha answers", serve);
+  cfg.token_hmac_key =
+      src.Secret("token_hmac_key", "secret for refresh-token HMACs and blind indexes", serve);
+  cfg.signing_key_dir = src.String("signing_key_dir", "", "directory of ES256 PKCS#8 PEM keys",
+                                   serve);
+  cfg.signing_key_reload = src.Duration("signing_key_reload", absl::Seconds(60),
+                                        "how often the key directory is re-read");
+  cfg.dev_expose_captcha =
+      src.Bool("dev_expose_captcha", false, "return captcha answers (dev/test stacks only)");
+  cfg.purge_interval =
+      src.Duration("purge_interval", absl::Minutes(10), "how often expired rows are deleted");
+
+  AuthOptions& a = cfg.auth;
+  a.issuer = src.String("issuer", "https://dichvucong.gov.vn", "JWT iss");
+  a.audience = src.String("audience", "dvc", "JWT aud");
+  a.access_token_ttl = src.Duration("access_token_ttl", absl::Minutes(5), "access token lifetime");
+  a.refresh_idle_ttl =
+      src.Duration("refresh_idle_ttl", absl::Minutes(30), "session idle timeout (refresh token)");
+  a.session_max_ttl = src.Duration("session_max_ttl", absl::Hours(12), "session absolute timeout");
+  a.login_flow_ttl = src.Duration("login_flow_ttl", absl::Minutes(10), "login flow lifetime");
+  a.session_cache_ttl = src.Duration("session_cache_ttl", absl::Seconds(1),
+                                     "introspection cache of session revocation state");
+  ThrottleOptions& t = a.throttle;
+  t.free_failures = src.Int("login_free_failures", 5,
+                            "password failures per (identifier, IP) before delays", 1, 1000);
+  t.identifier_free_failures =
+      src.Int("login_identifier_free_failures", 20,
+              "password failures per identifier (all IPs) before delays", 1, 100000);
+  t.max_delay = src.Duration("login_max_delay", absl::Minutes(15), "cap of the doubling delay");
+  t.forget_after = src.Duration("login_failure_forget", absl::Hours(24),
+                                "quiet time after which failure counters start over");
+  t.trusted_ip_ttl = src.Duration("login_trusted_ip_ttl", absl::Hours(24 * 30),
+                                  "an address with a successful login is exempt from the "
+                                  "identifier-wide delay for this long");
+  t.ip_limit = src.Int("login_ip_limit", 300, "logins per IP per window", 1, 1000000);
+  t.ip_window = src.Duration("login_ip_window", absl::Minutes(5), "window of login_ip_limit");
+  if (auto s = src.Finish(); !s.ok()) return Fail(s);
+  log::Init("auth", LevelOf(cfg.log_level));
+
+  std::vector<std::string> problems;
+  if (serve && cfg.token_hmac_key.size() < 16) problems.push_back("token_hmac_key: too short");
+  if (serve && cfg.captcha_hmac_key.size() < 16) problems.push_back("captcha_hmac_key: too short");
+  if (a.access_token_ttl <= absl::ZeroDuration() || a.refresh_idle_ttl <= absl::ZeroDuration() ||
+      a.session_max_ttl < a.refresh_idle_ttl) {
+    problems.push_back("TTLs: need access_token_ttl > 0, 0 < refresh_idle_ttl <= session_max_ttl");
+  }
+  if (t.max_delay < t.first_delay) problems.push_back("login_max_delay: must be >= 1s");
+  if (t.ip_window < absl::Seconds(1)) problems.push_back("login_ip_window: must be >= 1s");
+  if (!problems.empty()) {
+    for (const auto& p : problems) std::fprintf(stderr, "auth: %s\n", p.c_str());
+    return 2;
+  }
+
+  pg::Pool pool({.url = cfg.database_url, .size = cfg.db_pool_size});
+  if (auto s = pg::Migrate(pool, migrations::Files()); !s.ok()) return Fail(s);
+  if (migrate_only) return 0;
+
+  crypto::OsRandom random;
+  SystemClock clock;
+  auto keys = KeyDirectory::Open(cfg.signing_key_dir, &random);
+  if (!keys.ok()) return Fail(keys.status());
+
+  PgAuthStore store(&pool);
+  GrpcAccountsClient accounts(server::Dial(cfg.accounts_addr), cfg.accounts_deadline);
+  GrpcOtpClient otp(server::Dial(cfg.otp_addr), cfg.otp_deadline);
+  auto captcha = captcha::NewPgCaptchaChecker(
+      &pool, &clock, &random, cfg.captcha_hmac_key,
+      captcha::Options{.expose_answer = cfg.dev_expose_captcha});
+  BackgroundQueue background;
+  AuthDomain domain(
+      AuthDomain::Deps{&store, &accounts, &otp, captcha.get(), keys->get(), &clock, &random,
+                       [&background](std::function<void()> fn) { background.Post(std::move(fn)); }},
+      DeriveSecrets(cfg.token_hmac_key), cfg.auth);
+  AuthGrpc api(&domain);
+
+  metrics::Registry registry;
+  auto& pool_in_use =
+      registry.Gauge("db_pool_connections_in_use", "Leased PostgreSQL connections").Default();
+  auto& pool_size = registry.Gauge("db_pool_connections_max", "PostgreSQL pool capacity").Default();
+  auto& key_count = registry.Gauge("auth_signing_keys", "Signing keys loaded").Default();
+  registry.AddCollectHook([&] {
+    pool_in_use.Set(pool.InUse());
+    pool_size.Set(pool.Size());
+    auto k = (*keys)->Keys();
+    key_count.Set(k ? static_cast<double>(k->keys.size()) : 0);
+  });
+
+  server::GrpcServer srv({.service_name = "auth", .grpc_port = cfg.grpc_port,
+                          .metrics_port = cfg.metrics_port},
+                         &registry);
+  srv.Register(&api);
+  if (auto s = srv.Start(); !s.ok()) return Fail(s);
+  log::Info("auth.config", {{"config", src.Describe()}});
+
+  // Maintenance: pick up rotated signing keys; delete expired rows.
+  absl::Notification stop;
+  std::thread maintenance([&] {
+    absl::Time next_purge = absl::Now();
+    while (!stop.WaitForNotificationWithTimeout(cfg.signing_key_reload)) {
+      if (absl::Status s = (*keys)->Reload(); !s.ok()) {
+        log::Error("signing_keys.reload_failed", {{"error", s.ToString()}});
+      }
+      if (absl::Now() >= next_purge) {
+        auto n = store.PurgeExpired(absl::Now(), t.forget_after, t.trusted_ip_ttl);
+        if (!n.ok()) log::Warn("purge.failed", {{"error", n.status().ToString()}});
+        next_purge = absl::Now() + cfg.purge_interval;
+      }
+    }
+  });
+
+  server::WaitForTerminationSignal();
+  log::Info("auth.stopping");
+  srv.Shutdown();
+  stop.Notify();
+  maintenance.join();
+  return 0;
+}
+
+}  // namespace
+}  // namespace dvc::auth
+
+int main(int argc, char** argv) { return dvc::auth::Run(argc, argv); }

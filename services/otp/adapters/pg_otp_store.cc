@@ -1,0 +1,196 @@
+#include "services/otp/adapters/pg_otp_store.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace dvc::otp {
+namespace {
+
+// Times travel as integer microseconds since the Unix epoch (PostgreSQL's precision).
+int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
+std::string Ts(int n) {
+  return absl::StrCat("(timestamptz 'epoch' + $", n, "::bigint * interval '1 microsecond')");
+}
+std::string Col(const std::string& c) {
+  return "(extract(epoch from " + c + ") * 1000000)::bigint";
+}
+
+const char* DeliveryName(Delivery d) {
+  switch (d) {
+    case Delivery::kPending: return "PENDING";
+    case Delivery::kSent: return "SENT";
+    case Delivery::kFailed: return "FAILED";
+  }
+  return "PENDING";
+}
+Delivery DeliveryFrom(const std::string& s) {
+  if (s == "SENT") return Delivery::kSent;
+  if (s == "FAILED") return Delivery::kFailed;
+  return Delivery::kPending;
+}
+
+std::string SelectColumns() {
+  return "id::text, request_id, purpose, phone_sealed, phone_index, subject_index, code_hmac, "
+         "seq, delivery, attempts_left, deliveries, " +
+         Col("created_at") + ", " + Col("expires_at") + ", " + Col("resend_after") + ", " +
+         Col("used_at");
+}
+
+Challenge FromRow(const pqxx::row& r) {
+  Challenge c;
+  c.id = r[0].as<std::string>();
+  c.request_id = r[1].as<std::string>();
+  c.purpose = r[2].as<std::string>();
+  c.phone_sealed = r[3].as<std::string>();
+  c.phone_index = r[4].as<std::string>();
+  c.subject_index = r[5].as<std::string>();
+  c.code_hmac = r[6].as<std::string>();
+  c.seq = r[7].as<int>();
+  c.delivery = DeliveryFrom(r[8].as<std::string>());
+  c.attempts_left = r[9].as<int>();
+  c.deliveries = r[10].as<int>();
+  c.created_at = FromMicros(r[11].as<int64_t>());
+  c.expires_at = FromMicros(r[12].as<int64_t>());
+  c.resend_after = FromMicros(r[13].as<int64_t>());
+  if (!r[14].is_null()) c.used_at = FromMicros(r[14].as<int64_t>());
+  return c;
+}
+
+class PgTx final : public OtpTx {
+ public:
+  explicit PgTx(pqxx::work& tx) : tx_(tx) {}
+
+  absl::StatusOr<std::optional<Challenge>> LockById(const std::string& id) override {
+    pqxx::result r = tx_.exec_params(
+        "SELECT " + SelectColumns() + " FROM otp_challenges WHERE id = $1::uuid FOR UPDATE", id);
+    if (r.empty()) return std::optional<Challenge>();
+    return std::optional<Challenge>(FromRow(r[0]));
+  }
+
+  absl::StatusOr<std::optional<Challenge>> LockByRequestId(const std::string& rid) override {
+    pqxx::result r = tx_.exec_params("SELECT " + SelectColumns() +
+                                         " FROM otp_challenges WHERE request_id = $1 FOR UPDATE",
+                                     rid);
+    if (r.empty()) return std::optional<Challenge>();
+    return std::optional<Challenge>(FromRow(r[0]));
+  }
+
+  absl::StatusOr<bool> InsertIfAbsent(const Challenge& c) override {
+    // libpqxx 6 has no std::optional parameters: a null const char* is SQL NULL.
+    const std::string used_text = c.used_at ? absl::StrCat(Micros(*c.used_at)) : "";
+    const char* used = c.used_at ? used_text.c_str() : nullptr;
+    pqxx::result r = tx_.exec_params(
+        "INSERT INTO otp_challenges (id, request_id, purpose, phone_sealed, phone_index, "
+        "subject_index, code_hmac, seq, delivery, attempts_left, deliveries, created_at, "
+        "expires_at, resend_after, used_at) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, "
+        "$10, $11, " + Ts(12) + ", " + Ts(13) + ", " + Ts(14) + ", " + Ts(15) +
+        ") ON CONFLICT (request_id) DO NOTHING",
+        c.id, c.request_id, c.purpose, c.phone_sealed, c.phone_index, c.subject_index,
+        c.code_hmac, c.seq, DeliveryName(c.delivery), c.attempts_left, c.deliveries,
+        Micros(c.created_at), Micros(c.expires_at), Micros(c.resend_after), used);
+    return r.affected_rows() == 1;
+  }
+
+  absl::Status Update(const Challenge& c) override {
+    // libpqxx 6 has no std::optional parameters: a null const char* is SQL NULL.
+    const std::string used_text = c.used_at ? absl::StrCat(Micros(*c.used_at)) : "";
+    const char* used = c.used_at ? used_text.c_str() : nullptr;
+    pqxx::result r = tx_.exec_params(
+        "UPDATE otp_challenges SET code_hmac = $2, seq = $3, delivery = $4, attempts_left = $5, "
+        "deliveries = $6, expires_at = " + Ts(7) + ", resend_after = " + Ts(8) +
+        ", used_at = " + Ts(9) + " WHERE id = $1::uuid",
+        c.id, c.code_hmac, c.seq, DeliveryName(c.delivery), c.attempts_left, c.deliveries,
+        Micros(c.expires_at), Micros(c.resend_after), used);
+    if (r.affected_rows() != 1) return absl::NotFoundError("otp challenge vanished");
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::optional<absl::Duration>> TryRecordSend(
+      const std::vector<SendLimit>& limits, absl::Time now, const std::string& challenge_id,
+      int seq) override {
+    std::vector<SendLimit> sorted = limits;
+    std::sort(sorted.begin(), sorted.end(),
+              [](const SendLimit& a, const SendLimit& b) { return a.key < b.key; });
+    // Create-or-lock every key first (sorted: no deadlock between two multi-key sends).
+    for (const SendLimit& l : sorted) {
+      tx_.exec_params(
+          "INSERT INTO otp_send_keys (key) VALUES ($1) "
+          "ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key",
+          l.key);
+    }
+    // Each statement below sees every send committed before the locks were granted.
+    std::optional<absl::Duration> wait;
+    for (const SendLimit& l : sorted) {
+      const int64_t since = Micros(now - l.window);
+      pqxx::row n = tx_.exec_params1(
+          "SELECT count(*) FROM otp_sends WHERE key = $1 AND at > " + Ts(2), l.key, since);
+      const int64_t count = n[0].as<int64_t>();
+      if (count < l.limit) continue;
+      // The send that has to leave the window before one more fits.
+      pqxx::row oldest = tx_.exec_params1(
+          "SELECT " + Col("at") + " FROM otp_sends WHERE key = $1 AND at > " + Ts(2) +
+              " ORDER BY at OFFSET $3 LIMIT 1",
+          l.key, since, count - l.limit);
+      absl::Duration w = FromMicros(oldest[0].as<int64_t>()) + l.window - now;
+      if (!wait || w > *wait) wait = w;
+    }
+    if (wait) return wait;
+    for (const SendLimit& l : sorted) {
+      tx_.exec_params("INSERT INTO otp_sends (key, at, challenge_id, seq) VALUES ($1, " + Ts(2) +
+                          ", $3::uuid, $4)",
+                      l.key, Micros(now), challenge_id, seq);
+    }
+    return std::optional<absl::Duration>();
+  }
+
+  absl::Status RefundSend(const std::string& challenge_id, int seq) override {
+    tx_.exec_params("DELETE FROM otp_sends WHERE challenge_id = $1::uuid AND seq = $2",
+                    challenge_id, seq);
+    return absl::OkStatus();
+  }
+
+  absl::Status LogDelivery(const std::string& challenge_id, int seq, DeliveryOutcome outcome,
+                           absl::Time at) override {
+    tx_.exec_params("INSERT INTO otp_deliveries (challenge_id, attempt, outcome, at) VALUES "
+                    "($1::uuid, $2, $3, " + Ts(4) + ") ON CONFLICT (challenge_id, attempt) "
+                    "DO UPDATE SET outcome = EXCLUDED.outcome, at = EXCLUDED.at",
+                    challenge_id, seq, outcome == DeliveryOutcome::kSent ? "SENT" : "FAILED",
+                    Micros(at));
+    return absl::OkStatus();
+  }
+
+ private:
+  pqxx::work& tx_;
+};
+
+}  // namespace
+
+absl::Status PgOtpStore::InTransaction(const std::function<absl::Status(OtpTx&)>& fn) {
+  return pool_->WithTransaction([&](pqxx::work& w) -> absl::Status {
+    PgTx tx(w);
+    return fn(tx);
+  });
+}
+
+absl::StatusOr<int64_t> PgOtpStore::Purge(absl::Time challenges_before, absl::Time sends_before,
+                                          absl::Time log_before) {
+  int64_t deleted = 0;
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    pqxx::result r = tx.exec_params("DELETE FROM otp_challenges WHERE expires_at < " + Ts(1),
+                                    Micros(challenges_before));
+    deleted = r.affected_rows();
+    tx.exec_params("DELETE FROM otp_sends WHERE at < " + Ts(1), Micros(sends_before));
+    tx.exec("DELETE FROM otp_send_keys k WHERE NOT EXISTS "
+            "(SELECT 1 FROM otp_sends s WHERE s.key = k.key)");
+    tx.exec_params("DELETE FROM otp_deliveries WHERE at < " + Ts(1), Micros(log_before));
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return deleted;
+}
+
+}  // namespace dvc::otp

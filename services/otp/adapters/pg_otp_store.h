@@ -1,0 +1,32 @@
+// OtpStore on PostgreSQL (libs/pg). Challenges are locked with SELECT … FOR UPDATE for every
+// read-modify-write, so verification is single-use and attempt counting exact under concurrency.
+// Send limits: each limit key has a row in otp_send_keys that is created-or-locked by one upsert
+// (in sorted key order, so two sends never deadlock) before the sends in its window are counted
+// and the new one recorded; the counts live in otp_sends, the key row only serialises.
+// libpqxx exceptions thrown inside a transaction are mapped by pg::Pool::WithTransaction (which
+// also retries deadlocks and serialization failures).
+#pragma once
+
+#include "absl/time/time.h"
+#include "libs/pg/pool.h"
+#include "services/otp/domain/ports.h"
+
+namespace dvc::otp {
+
+class PgOtpStore final : public OtpStore {
+ public:
+  explicit PgOtpStore(pg::Pool* pool) : pool_(pool) {}
+
+  absl::Status InTransaction(const std::function<absl::Status(OtpTx&)>& fn) override;
+
+  // Housekeeping: deletes challenges that expired before `challenges_before`, sends recorded
+  // before `sends_before` (older than the longest window) and the limit keys left without sends,
+  // and delivery-log rows older than `log_before`. Returns the number of challenges deleted.
+  absl::StatusOr<int64_t> Purge(absl::Time challenges_before, absl::Time sends_before,
+                                absl::Time log_before);
+
+ private:
+  pg::Pool* pool_;
+};
+
+}  // namespace dvc::otp

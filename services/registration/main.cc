@@ -1,0 +1,221 @@
+// registration: composition root. Usage:
+//   registration [migrate] --database_url=… --accounts_addr=… --otp_addr=… --idv_addr=…
+//                --captcha_hmac_key_file=… --pii_key_file=… [flags]
+// `migrate` applies the migrations and exits 0 (Kubernetes job); otherwise the service serves
+// until SIGINT/SIGTERM.
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "libs/captcha_issuer/captcha_issuer.h"
+#include "libs/clock/clock.h"
+#include "libs/config/config.h"
+#include "libs/crypto/aead.h"
+#include "libs/crypto/random.h"
+#include "libs/logging/log.h"
+#include "libs/metrics/metrics.h"
+#include "libs/pg/migrate.h"
+#include "libs/pg/pool.h"
+#include "libs/server/call.h"
+#include "libs/server/grpc_server.h"
+#include "services/registration/adapters/grpc_clients.h"
+#include "services/registration/adapters/keys.h"
+#include "services/registration/adapters/pg_flow_store.h"
+#include "services/registration/api/registration_grpc.h"
+#include "services/registration/domain/registration.h"
+#include "services/registration/migrations.h"
+
+namespace dvc::registration {
+namespace {
+
+struct Config {
+  int grpc_port = 50051;
+  int metrics_port = 51051;
+  std::string database_url;
+  std::string log_level;
+  int db_pool_size = 16;
+  std::string accounts_addr;
+  std::string otp_addr;
+  std::string idv_addr;
+  std::string captcha_hmac_key;
+  std::string pii_key;
+  absl::Duration flow_ttl;
+  absl::Duration flow_retention;
+  absl::Duration captcha_ttl;
+  bool dev_expose_captcha = false;
+};
+
+bool ParseLevel(const std::string& s, log::Level* out) {
+  const std::string l = absl::AsciiStrToLower(s);
+  if (l == "debug") *out = log::Level::kDebug;
+  else if (l == "info") *out = log::Level::kInfo;
+  else if (l == "warn" || l == "warning") *out = log::Level::kWarn;
+  else if (l == "error") *out = log::Level::kError;
+  else return false;
+  return true;
+}
+
+// Deletes flows some time after they expired, every few minutes, until stopped.
+class Purger final {
+ public:
+  Purger(PgFlowStore* store, Clock* clock, absl::Duration retention)
+      : store_(store), clock_(clock), retention_(retention),
+        thread_([this] { Run(); }) {}
+  ~Purger() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> l(mu_);
+    while (!stop_) {
+      l.unlock();
+      auto n = store_->PurgeExpired(clock_->Now() - retention_);
+      if (!n.ok()) {
+        log::Warn("registration.purge_failed", {{"error", std::string(n.status().message())}});
+      } else if (*n > 0) {
+        log::Info("registration.flows_purged", {{"count", std::to_string(*n)}});
+      }
+      l.lock();
+      cv_.wait_for(l, std::chrono::minutes(10), [this] { return stop_; });
+    }
+  }
+
+  PgFlowStore* store_;
+  Clock* clock_;
+  absl::Duration retention_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+int Main(int argc, char** argv) {
+  server::InstallSignalMask();
+
+  // `migrate` is a sub-command, not a flag: strip it before the config sees the arguments.
+  bool migrate_only = false;
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    if (i > 0 && std::strcmp(argv[i], "migrate") == 0 && !migrate_only) {
+      migrate_only = true;
+      continue;
+    }
+    args.push_back(argv[i]);
+  }
+
+  config::Source src(static_cast<int>(args.size()), args.data());
+  Config cfg;
+  cfg.grpc_port = src.Int("grpc_port", 50051, "gRPC listen port", 1, 65535);
+  cfg.metrics_port = src.Int("metrics_port", cfg.grpc_port + 1000,
+                             "HTTP port of /metrics and /healthz", 1, 65535);
+  cfg.database_url = src.String("database_url", "", "PostgreSQL URL of this service's database",
+                                /*required=*/true);
+  cfg.log_level = src.String("log_level", "info", "debug | info | warn | error");
+  cfg.db_pool_size = src.Int("db_pool_size", 16,
+                             "PostgreSQL connections (a step holds one during its peer calls)",
+                             1, 512);
+  cfg.accounts_addr = src.String("accounts_addr", "", "accounts service host:port", true);
+  cfg.otp_addr = src.String("otp_addr", "", "otp service host:port", true);
+  cfg.idv_addr = src.String("idv_addr", "", "idv_gateway service host:port", true);
+  cfg.captcha_hmac_key = src.Secret("captcha_hmac_key", "key of the captcha answers' HMAC", true);
+  cfg.pii_key = src.Secret("pii_key", "key material sealing personal data at rest (base64/hex)",
+                           true);
+  cfg.flow_ttl = src.Duration("flow_ttl", absl::Minutes(30), "lifetime of a registration flow");
+  cfg.flow_retention = src.Duration("flow_retention", absl::Hours(24),
+                                    "flows are deleted this long after they expire");
+  cfg.captcha_ttl = src.Duration("captcha_ttl", absl::Minutes(5), "lifetime of a captcha");
+  cfg.dev_expose_captcha = src.Bool("dev_expose_captcha", false,
+                                    "return the captcha answer (dev/test stacks only)");
+
+  std::vector<std::string> problems;
+  if (absl::Status s = src.Finish(); !s.ok()) problems.push_back(std::string(s.message()));
+  log::Level level = log::Level::kInfo;
+  if (!ParseLevel(cfg.log_level, &level)) problems.push_back("log_level: unknown level");
+  absl::StatusOr<PiiKeys> keys = DerivePiiKeys(cfg.pii_key);
+  if (!cfg.pii_key.empty() && !keys.ok()) problems.push_back(std::string(keys.status().message()));
+  if (cfg.flow_ttl <= absl::ZeroDuration()) problems.push_back("flow_ttl: must be positive");
+  if (cfg.captcha_ttl <= absl::ZeroDuration()) problems.push_back("captcha_ttl: must be positive");
+  if (!problems.empty()) {
+    for (const auto& p : problems) std::fprintf(stderr, "registration: %s\n", p.c_str());
+    return 2;
+  }
+
+  log::Init("registration", level);
+  log::Info("registration.config", {{"config", src.Describe()}});
+
+  pg::Pool pool({.url = cfg.database_url, .size = cfg.db_pool_size});
+  pg::MigrationReport report;
+  if (absl::Status s = pg::Migrate(pool, migrations::Files(), &report); !s.ok()) {
+    log::Error("registration.migrate_failed", {{"error", std::string(s.message())}});
+    return 1;
+  }
+  log::Info("registration.migrated",
+            {{"version", std::to_string(report.current_version)},
+             {"applied", std::to_string(report.applied.size())}});
+  if (migrate_only) return 0;
+
+  SystemClock clock;
+  crypto::OsRandom random;
+  auto cipher = crypto::FieldCipher::Create("r1", keys->seal_key, &random);
+  if (!cipher.ok()) {
+    log::Error("registration.cipher_failed", {{"error", std::string(cipher.status().message())}});
+    return 1;
+  }
+  PgFlowStore store(&pool, &*cipher);
+  captcha::Options captcha_options;
+  captcha_options.ttl = cfg.captcha_ttl;
+  captcha_options.expose_answer = cfg.dev_expose_captcha;
+  auto captcha = captcha::NewPgCaptchaChecker(&pool, &clock, &random, cfg.captcha_hmac_key,
+                                              captcha_options);
+  GrpcIdvClient idv(server::Dial(cfg.idv_addr));
+  GrpcAccountsClient accounts(server::Dial(cfg.accounts_addr));
+  GrpcOtpClient otp(server::Dial(cfg.otp_addr));
+  Registration domain(&store, captcha.get(), &idv, &accounts, &otp, &clock, &random,
+                      Options{cfg.flow_ttl, keys->blind_index_key});
+  RegistrationGrpc api(&domain);
+
+  metrics::Registry registry;
+  auto& pool_in_use = registry.Gauge("db_pool_in_use", "PostgreSQL connections leased now");
+  auto& pool_open = registry.Gauge("db_pool_open", "PostgreSQL connections open");
+  registry.AddCollectHook([&] {
+    pool_in_use.Default().Set(pool.InUse());
+    pool_open.Default().Set(pool.Open());
+  });
+
+  server::Options options;
+  options.service_name = "registration";
+  options.grpc_port = cfg.grpc_port;
+  options.metrics_port = cfg.metrics_port;
+  server::GrpcServer grpc_server(options, &registry);
+  grpc_server.Register(&api);
+  if (absl::Status s = grpc_server.Start(); !s.ok()) {
+    log::Error("registration.start_failed", {{"error", std::string(s.message())}});
+    return 1;
+  }
+  Purger purger(&store, &clock, cfg.flow_retention);
+  if (cfg.dev_expose_captcha) {
+    log::Warn("registration.dev_expose_captcha", {{"note", "captcha answers are exposed"}});
+  }
+  log::Info("registration.serving", {{"grpc_port", std::to_string(grpc_server.grpc_port())},
+                                     {"metrics_port", std::to_string(grpc_server.metrics_port())}});
+  server::WaitForTerminationSignal();
+  log::Info("registration.stopping");
+  grpc_server.Shutdown();
+  return 0;
+}
+
+}  // namespace
+}  // namespace dvc::registration
+
+int main(int argc, char** argv) { return dvc::registration::Main(argc, argv); }

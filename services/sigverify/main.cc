@@ -1,0 +1,144 @@
+// sigverify: digital-signature verification. Today: loads the trust store, records it in its
+// database, answers GetTrustStoreInfo and health checks.
+//
+//   sigverify [migrate] --database_url=URL [--grpc_port=50055] [--metrics_port=51055]
+//             [--trust_store=FILE_OR_DIR,...] [--log_level=info]
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "libs/clock/clock.h"
+#include "libs/config/config.h"
+#include "libs/logging/log.h"
+#include "libs/metrics/metrics.h"
+#include "libs/pg/migrate.h"
+#include "libs/pg/pool.h"
+#include "libs/server/grpc_server.h"
+#include "services/sigverify/adapters/pg_trust_anchor_store.h"
+#include "services/sigverify/api/sigverify_grpc.h"
+#include "services/sigverify/domain/trust_store.h"
+#include "services/sigverify/migrations.h"
+
+namespace {
+
+struct Config {
+  int grpc_port = 50055;
+  int metrics_port = 51055;
+  std::string database_url;
+  int db_pool_size = 4;
+  std::string log_level;
+  std::string trust_store;
+};
+
+bool ParseLevel(const std::string& s, dvc::log::Level* out) {
+  const std::string l = absl::AsciiStrToLower(s);
+  if (l == "debug") *out = dvc::log::Level::kDebug;
+  else if (l == "info") *out = dvc::log::Level::kInfo;
+  else if (l == "warn" || l == "warning") *out = dvc::log::Level::kWarn;
+  else if (l == "error") *out = dvc::log::Level::kError;
+  else return false;
+  return true;
+}
+
+int Run(int argc, char** argv) {
+  dvc::server::InstallSignalMask();
+  // `sigverify migrate …`: apply the migrations and exit (Kubernetes job). config::Source
+  // rejects positional arguments, so the sub-command is taken out first.
+  std::vector<char*> args(argv, argv + argc);
+  bool migrate_only = false;
+  if (args.size() > 1 && std::string(args[1]) == "migrate") {
+    migrate_only = true;
+    args.erase(args.begin() + 1);
+  }
+
+  dvc::config::Source src(static_cast<int>(args.size()), args.data());
+  Config cfg;
+  cfg.grpc_port = src.Int("grpc_port", 50055, "gRPC listen port", 0, 65535);
+  cfg.metrics_port = src.Int("metrics_port", cfg.grpc_port + 1000,
+                             "HTTP port of /metrics and /healthz (-1 disables)", -1, 65535);
+  cfg.database_url = src.String("database_url", "", "PostgreSQL URL of sigverify's database",
+                                /*required=*/true);
+  cfg.db_pool_size = src.Int("db_pool_size", 4, "PostgreSQL connections", 1, 256);
+  cfg.log_level = src.String("log_level", "info", "debug|info|warn|error");
+  cfg.trust_store = src.String("trust_store", "",
+                               "comma-separated PEM files or directories of trust anchors");
+  absl::Status st = src.Finish();
+  dvc::log::Level level = dvc::log::Level::kInfo;
+  std::vector<std::string> problems;
+  if (!st.ok()) {
+    if (st.code() == absl::StatusCode::kFailedPrecondition) {  // --help
+      std::printf("%s\n", std::string(st.message()).c_str());
+      return 0;
+    }
+    problems.push_back(std::string(st.message()));
+  }
+  if (!ParseLevel(cfg.log_level, &level)) {
+    problems.push_back(absl::StrCat("--log_level: unknown level \"", cfg.log_level, "\""));
+  }
+  absl::StatusOr<std::vector<dvc::sigverify::TrustAnchor>> anchors =
+      migrate_only ? std::vector<dvc::sigverify::TrustAnchor>{}
+                   : dvc::sigverify::LoadTrustStore(cfg.trust_store);
+  if (!anchors.ok()) problems.push_back(absl::StrCat("--trust_store: ", anchors.status().message()));
+  if (!problems.empty()) {
+    for (const auto& p : problems) std::fprintf(stderr, "sigverify: %s\n", p.c_str());
+    return 2;
+  }
+
+  dvc::log::Init("sigverify", level);
+  dvc::log::Info("config", {{"effective", src.Describe()}});
+
+  dvc::pg::Pool pool({.url = cfg.database_url, .size = cfg.db_pool_size});
+  dvc::pg::MigrationReport report;
+  if (absl::Status s = dvc::pg::Migrate(pool, dvc::sigverify::migrations::Files(), &report);
+      !s.ok()) {
+    dvc::log::Error("migrate.failed", {{"status", s.ToString()}});
+    return 1;
+  }
+  dvc::log::Info("migrate.done", {{"version", absl::StrCat(report.current_version)},
+                                  {"applied", absl::StrCat(report.applied.size())}});
+  if (migrate_only) return 0;
+
+  dvc::SystemClock clock;
+  dvc::sigverify::PgTrustAnchorStore anchor_store(&pool);
+  if (absl::Status s = anchor_store.RecordLoaded(*anchors, clock.Now()); !s.ok()) {
+    dvc::log::Error("trust_store.record_failed", {{"status", s.ToString()}});
+    return 1;
+  }
+  dvc::sigverify::TrustStore store(*std::move(anchors));
+  for (const auto& a : store.anchors()) {
+    dvc::log::Info("trust_store.anchor", {{"subject", a.subject},
+                                          {"sha256", a.fingerprint_sha256}});
+  }
+  dvc::log::Info("trust_store.loaded", {{"anchors", absl::StrCat(store.anchors().size())}});
+
+  dvc::metrics::Registry registry;
+  registry.Gauge("sigverify_trust_anchors", "Trust anchors loaded")
+      .Default()
+      .Set(static_cast<double>(store.anchors().size()));
+  auto& pool_in_use = registry.Gauge("db_pool_connections_in_use", "PostgreSQL connections leased");
+  registry.AddCollectHook([&] { pool_in_use.Default().Set(pool.InUse()); });
+
+  dvc::sigverify::SigverifyGrpc api(&store);
+  dvc::server::GrpcServer server(
+      dvc::server::Options{.service_name = "sigverify", .grpc_port = cfg.grpc_port,
+                           .metrics_port = cfg.metrics_port},
+      &registry);
+  server.Register(&api);
+  if (absl::Status s = server.Start(); !s.ok()) {
+    dvc::log::Error("server.start_failed", {{"status", s.ToString()}});
+    return 1;
+  }
+  dvc::log::Info("server.started", {{"grpc_port", absl::StrCat(server.grpc_port())},
+                                    {"metrics_port", absl::StrCat(server.metrics_port())}});
+  const int sig = dvc::server::WaitForTerminationSignal();
+  dvc::log::Info("server.stopping", {{"signal", absl::StrCat(sig)}});
+  server.Shutdown();
+  dvc::log::Info("server.stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return Run(argc, argv); }

@@ -1,0 +1,377 @@
+// Load generator for tools/bench: drives the running stack through its gRPC APIs and measures,
+// on the same machine and cores, the in-process limits the figures are compared with.
+//
+//   loadgen login        --accounts N --concurrency C --seconds S
+//   loadgen introspect   --concurrency C --seconds S
+//   loadgen registration --iterations N --concurrency C
+// Addresses come from the environment (stack.env written by tools/lib.sh).
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <random>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "libs/config/config.h"
+#include "libs/crypto/password.h"
+#include "libs/crypto/random.h"
+#include "libs/http/http_client.h"
+#include "libs/server/call.h"
+#include "libs/status/grpc_status.h"
+#include "protos/dvc/accounts/v1/accounts.grpc.pb.h"
+#include "protos/dvc/auth/v1/auth.grpc.pb.h"
+#include "protos/dvc/registration/v1/registration.grpc.pb.h"
+
+namespace dvc::loadgen {
+namespace {
+
+namespace acc = ::dvc::accounts::v1;
+namespace auth = ::dvc::auth::v1;
+namespace reg = ::dvc::registration::v1;
+
+constexpr char kPassword[] = "Bench-Mark@2026";
+
+std::string Env(const char* n) {
+  const char* v = std::getenv(n);
+  if (v == nullptr) {
+    std::fprintf(stderr, "loadgen: %s is not set (run through tools/bench)\n", n);
+    std::exit(2);
+  }
+  return v;
+}
+
+struct Latencies {
+  std::mutex mu;
+  std::vector<double> ms;
+  void Add(double v) {
+    std::lock_guard<std::mutex> l(mu);
+    ms.push_back(v);
+  }
+  double Percentile(double p) {
+    std::lock_guard<std::mutex> l(mu);
+    if (ms.empty()) return 0;
+    std::sort(ms.begin(), ms.end());
+    size_t i = std::min(ms.size() - 1, static_cast<size_t>(p * (ms.size() - 1) + 0.5));
+    return ms[i];
+  }
+};
+
+std::string Cccd(uint64_t n) { return absl::StrFormat("0790%02d%06d", 80 + n % 20, n % 1000000); }
+std::string BirthDate(uint64_t n) { return absl::StrFormat("19%02d-03-04", 80 + n % 20); }
+
+// Creates `n` citizen accounts through the accounts API (internal), in parallel.
+std::vector<std::string> CreateAccounts(int n, int concurrency, uint64_t seed) {
+  auto stub = acc::AccountsService::NewStub(server::Dial(Env("ACCOUNTS_ADDR")));
+  std::vector<std::string> ids(n);
+  std::atomic<int> next{0}, failed{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < concurrency; ++t) {
+    ts.emplace_back([&] {
+      for (int i = next++; i < n; i = next++) {
+        uint64_t k = seed + static_cast<uint64_t>(i);
+        acc::CreateCitizenAccountRequest r;
+        r.set_request_id(absl::StrCat("bench-", seed, "-", i));
+        r.mutable_identity()->set_cccd(Cccd(k));
+        r.mutable_identity()->set_full_name("Trần Văn Đo Tải");
+        r.mutable_identity()->set_date_of_birth(BirthDate(k));
+        r.mutable_identity()->set_phone(absl::StrFormat("094%07d", k % 10000000));
+        r.set_ial(2);
+        r.set_verification_source("TELCO");
+        r.set_registration_method("MOBILE");
+        r.set_password(kPassword);
+        r.set_consent_version("2024-01");
+        acc::Account a;
+        auto ctx = server::ClientContext(absl::Seconds(60));
+        grpc::Status s = stub->CreateCitizenAccount(ctx.get(), r, &a);
+        if (!s.ok() && s.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
+          if (failed++ < 3) std::fprintf(stderr, "create failed: %s\n", s.error_message().c_str());
+        }
+        ids[i] = Cccd(k);
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  if (failed > 0) std::fprintf(stderr, "loadgen: %d account creations failed\n", failed.load());
+  return ids;
+}
+
+// Argon2id verifications per second in this process with the service's parameters, one thread
+// per core: the ceiling for password logins on this machine.
+double Argon2Limit(double seconds) {
+  crypto::OsRandom random;
+  crypto::Argon2Params params;
+  auto phc = crypto::HashPassword(kPassword, params, random);
+  if (!phc.ok()) return 0;
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  std::atomic<long> done{0};
+  absl::Time end = absl::Now() + absl::Seconds(seconds);
+  std::vector<std::thread> ts;
+  for (unsigned c = 0; c < cores; ++c) {
+    ts.emplace_back([&] {
+      while (absl::Now() < end) {
+        auto ok = crypto::VerifyPassword(kPassword, *phc);
+        if (ok.ok() && *ok) done++;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  return done.load() / seconds;
+}
+
+int Login(config::Source& src) {
+  int accounts = src.Int("accounts", 200, "accounts to create", 1, 100000);
+  int concurrency = src.Int("concurrency", 16, "concurrent logins", 1, 1024);
+  int seconds = src.Int("seconds", 20, "measurement time", 1, 3600);
+  if (auto s = src.Finish(); !s.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
+    return 2;
+  }
+  uint64_t seed = static_cast<uint64_t>(absl::ToUnixSeconds(absl::Now())) % 100000 * 10;
+  std::fprintf(stderr, "creating %d accounts…\n", accounts);
+  std::vector<std::string> ids = CreateAccounts(accounts, 4, seed);
+  auto stub = auth::AuthService::NewStub(server::Dial(Env("AUTH_ADDR")));
+  Latencies lat;
+  std::atomic<long> ok{0}, errors{0};
+  std::atomic<int> cursor{0};
+  std::mutex err_mu;
+  std::string first_error;
+  absl::Time start = absl::Now(), end = start + absl::Seconds(seconds);
+  std::vector<std::thread> ts;
+  for (int t = 0; t < concurrency; ++t) {
+    ts.emplace_back([&, t] {
+      while (absl::Now() < end) {
+        int i = cursor++ % static_cast<int>(ids.size());
+        absl::Time t0 = absl::Now();
+        auth::Captcha c;
+        auto c1 = server::ClientContext(absl::Seconds(30));
+        grpc::Status s = stub->CreateCaptcha(c1.get(), {}, &c);
+        if (s.ok()) {
+          auth::StartPasswordLoginRequest r;
+          r.set_captcha_id(c.captcha_id());
+          r.set_captcha_answer(c.dev_answer());
+          r.set_id_number(ids[i]);
+          r.set_password(kPassword);
+          // One client address per account, as real users arrive from many addresses.
+          std::string ip = absl::StrFormat("198.18.%d.%d", (i / 250) % 250, i % 250 + 1);
+          r.mutable_client()->set_ip(ip);
+          auth::LoginFlow lf;
+          auto c2 = server::ClientContext(absl::Seconds(30));
+          c2->AddMetadata("x-forwarded-for", ip);
+          s = stub->StartPasswordLogin(c2.get(), r, &lf);
+        }
+        if (s.ok()) {
+          ok++;
+          lat.Add(absl::ToDoubleMilliseconds(absl::Now() - t0));
+        } else {
+          errors++;
+          std::lock_guard<std::mutex> l(err_mu);
+          if (first_error.empty()) {
+            first_error = absl::StrCat(status::ReasonOf(status::FromGrpcStatus(s)), ": ",
+                                       s.error_message());
+          }
+        }
+      }
+      (void)t;
+    });
+  }
+  for (auto& t : ts) t.join();
+  double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+  double rate = ok.load() / elapsed;
+  if (!first_error.empty()) std::fprintf(stderr, "errors=%ld first: %s\n", errors.load(), first_error.c_str());
+  std::fprintf(stderr, "measuring the in-process Argon2id limit…\n");
+  double limit = Argon2Limit(5);
+  std::printf("logins=%ld errors=%ld seconds=%.1f concurrency=%d p50_ms=%.1f\n", ok.load(),
+              errors.load(), elapsed, concurrency, lat.Percentile(0.5));
+  std::printf("logins_per_s=%.1f argon2_limit_per_s=%.1f ratio=%.2f p99_ms=%.1f\n", rate, limit,
+              limit > 0 ? rate / limit : 0, lat.Percentile(0.99));
+  return errors.load() > ok.load() / 100 ? 1 : 0;
+}
+
+// Logs one account in (password + OTP) and returns an access token.
+std::string OneAccessToken(auth::AuthService::Stub& stub) {
+  uint64_t seed = static_cast<uint64_t>(absl::ToUnixSeconds(absl::Now())) % 100000 * 10 + 7;
+  std::vector<std::string> ids = CreateAccounts(1, 1, seed);
+  auth::Captcha c;
+  stub.CreateCaptcha(server::ClientContext(absl::Seconds(10)).get(), {}, &c);
+  auth::StartPasswordLoginRequest r;
+  r.set_captcha_id(c.captcha_id());
+  r.set_captcha_answer(c.dev_answer());
+  r.set_id_number(ids[0]);
+  r.set_password(kPassword);
+  auth::LoginFlow lf;
+  grpc::Status s = stub.StartPasswordLogin(server::ClientContext(absl::Seconds(10)).get(), r, &lf);
+  if (!s.ok()) {
+    std::fprintf(stderr, "login failed: %s\n", s.error_message().c_str());
+    std::exit(1);
+  }
+  http::HttpClient http;
+  std::string phone = absl::StrFormat("094%07d", seed % 10000000);
+  auto body = http.Do({.method = "GET", .url = Env("SIM_SMS_URL") + "/v1/otp/last?to=" + phone});
+  std::smatch m;
+  std::string text = body.ok() ? body->body : "";
+  if (!std::regex_search(text, m, std::regex("\"otp\"\\s*:\\s*\"([0-9]{6})\""))) {
+    std::fprintf(stderr, "no OTP for the benchmark account\n");
+    std::exit(1);
+  }
+  auth::CompleteLoginRequest cr;
+  cr.set_login_flow_id(lf.login_flow_id());
+  cr.set_otp(m[1].str());
+  auth::TokenResponse t;
+  s = stub.CompleteLogin(server::ClientContext(absl::Seconds(10)).get(), cr, &t);
+  if (!s.ok()) {
+    std::fprintf(stderr, "complete login failed: %s\n", s.error_message().c_str());
+    std::exit(1);
+  }
+  return t.access_token();
+}
+
+int Introspect(config::Source& src) {
+  int concurrency = src.Int("concurrency", 32, "concurrent callers", 1, 1024);
+  int seconds = src.Int("seconds", 10, "measurement time", 1, 3600);
+  int channels = src.Int("channels", 4, "gRPC channels", 1, 64);
+  if (auto s = src.Finish(); !s.ok()) return 2;
+  std::vector<std::unique_ptr<auth::AuthService::Stub>> stubs;
+  for (int i = 0; i < channels; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt("grpc.channel_id", i);  // distinct channels, not one shared subchannel
+    stubs.push_back(auth::AuthService::NewStub(grpc::CreateCustomChannel(
+        Env("AUTH_ADDR"), grpc::InsecureChannelCredentials(), args)));
+  }
+  std::string token = OneAccessToken(*stubs[0]);
+  Latencies lat;
+  std::atomic<long> ok{0}, inactive{0}, errors{0};
+  absl::Time start = absl::Now(), end = start + absl::Seconds(seconds);
+  std::vector<std::thread> ts;
+  for (int t = 0; t < concurrency; ++t) {
+    ts.emplace_back([&, t] {
+      auto& stub = *stubs[t % channels];
+      auth::IntrospectRequest r;
+      r.set_token(token);
+      while (absl::Now() < end) {
+        absl::Time t0 = absl::Now();
+        grpc::ClientContext ctx;
+        ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+        auth::IntrospectResponse out;
+        grpc::Status s = stub.Introspect(&ctx, r, &out);
+        if (!s.ok()) {
+          errors++;
+        } else if (!out.active()) {
+          inactive++;
+        } else {
+          ok++;
+          lat.Add(absl::ToDoubleMilliseconds(absl::Now() - t0));
+        }
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+  std::printf("introspections=%ld inactive=%ld errors=%ld concurrency=%d\n", ok.load(),
+              inactive.load(), errors.load(), concurrency);
+  std::printf("introspect_per_s=%.0f p50_ms=%.2f p99_ms=%.2f\n", ok.load() / elapsed,
+              lat.Percentile(0.5), lat.Percentile(0.99));
+  return (errors.load() + inactive.load()) > 0 ? 1 : 0;
+}
+
+int Registration(config::Source& src) {
+  int iterations = src.Int("iterations", 100, "registrations", 1, 100000);
+  int concurrency = src.Int("concurrency", 4, "concurrent registrations", 1, 256);
+  if (auto s = src.Finish(); !s.ok()) return 2;
+  auto stub = reg::RegistrationService::NewStub(server::Dial(Env("REGISTRATION_ADDR")));
+  http::HttpClient http;
+  Latencies lat;
+  std::atomic<int> next{0}, ok{0}, errors{0};
+  std::mutex err_mu;
+  std::string first_error;
+  uint64_t seed = static_cast<uint64_t>(absl::ToUnixSeconds(absl::Now())) % 100000 * 10;
+  absl::Time start = absl::Now();
+  std::vector<std::thread> ts;
+  for (int t = 0; t < concurrency; ++t) {
+    ts.emplace_back([&] {
+      for (int i = next++; i < iterations; i = next++) {
+        uint64_t k = seed + static_cast<uint64_t>(i) + 500000;
+        std::string cccd = Cccd(k), dob = BirthDate(k);
+        std::string phone = absl::StrFormat("088%07d", k % 10000000);
+        std::string person = absl::StrFormat(
+            R"({"cccd":"%s","full_name":"Lê Thị Đăng Ký","date_of_birth":"%s","gender":"FEMALE","phones":["%s"]})",
+            cccd, dob, phone);
+        http.Do({.method = "POST", .url = Env("SIM_TELCO_URL") + "/admin/people",
+                 .headers = {{"Content-Type", "application/json"}}, .body = person});
+        absl::Time t0 = absl::Now();
+        auto fail = [&](const std::string& step, const grpc::Status& s) {
+          errors++;
+          std::lock_guard<std::mutex> l(err_mu);
+          if (first_error.empty()) first_error = step + ": " + s.error_message();
+        };
+        reg::Captcha c;
+        grpc::Status s = stub->CreateCaptcha(server::ClientContext(absl::Seconds(30)).get(), {}, &c);
+        if (!s.ok()) { fail("captcha", s); continue; }
+        reg::StartMobileRegistrationRequest r;
+        r.set_captcha_id(c.captcha_id());
+        r.set_captcha_answer(c.dev_answer());
+        r.set_id_number(cccd);
+        r.set_full_name("Lê Thị Đăng Ký");
+        r.set_date_of_birth(dob);
+        r.set_phone(phone);
+        r.set_consent_version("2024-01");
+        reg::Flow f;
+        s = stub->StartMobileRegistration(server::ClientContext(absl::Seconds(30)).get(), r, &f);
+        if (!s.ok()) { fail("start", s); continue; }
+        auto body = http.Do({.method = "GET", .url = Env("SIM_SMS_URL") + "/v1/otp/last?to=" + phone});
+        std::smatch m;
+        std::string text = body.ok() ? body->body : "";
+        if (!std::regex_search(text, m, std::regex("\"otp\"\\s*:\\s*\"([0-9]{6})\""))) {
+          fail("otp", grpc::Status(grpc::StatusCode::NOT_FOUND, "no otp"));
+          continue;
+        }
+        reg::VerifyOtpRequest vr;
+        vr.set_flow_id(f.flow_id());
+        vr.set_otp(m[1].str());
+        s = stub->VerifyOtp(server::ClientContext(absl::Seconds(30)).get(), vr, &f);
+        if (!s.ok()) { fail("verify", s); continue; }
+        reg::SetPasswordRequest pr;
+        pr.set_flow_id(f.flow_id());
+        pr.set_password(kPassword);
+        pr.set_password_confirmation(kPassword);
+        s = stub->SetPassword(server::ClientContext(absl::Seconds(30)).get(), pr, &f);
+        if (!s.ok()) { fail("password", s); continue; }
+        ok++;
+        lat.Add(absl::ToDoubleMilliseconds(absl::Now() - t0));
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+  if (!first_error.empty()) std::fprintf(stderr, "errors=%d first: %s\n", errors.load(), first_error.c_str());
+  std::printf("registrations=%d errors=%d concurrency=%d per_s=%.1f\n", ok.load(), errors.load(),
+              concurrency, ok.load() / elapsed);
+  std::printf("registration_p50_ms=%.1f registration_p99_ms=%.1f\n", lat.Percentile(0.5),
+              lat.Percentile(0.99));
+  return errors.load() > 0 ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace dvc::loadgen
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: loadgen login|introspect|registration [--flags]\n");
+    return 2;
+  }
+  std::string mode = argv[1];
+  dvc::config::Source src(argc - 1, argv + 1);
+  if (mode == "login") return dvc::loadgen::Login(src);
+  if (mode == "introspect") return dvc::loadgen::Introspect(src);
+  if (mode == "registration") return dvc::loadgen::Registration(src);
+  std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
+  return 2;
+}
