@@ -3,6 +3,8 @@
 // and the bad inputs a real user hits. Run by tools/test.
 #include <gtest/gtest.h>
 
+#include "libs/status/errors.h"
+#include "libs/status/grpc_status.h"
 #include "tests/e2e/stack.h"
 
 namespace dvc::e2e {
@@ -348,6 +350,38 @@ TEST_F(E2E, WrongPasswordAndUnknownAccountLookTheSame) {
   EXPECT_EQ(ReasonOf(wrong), "INVALID_CREDENTIALS");
   EXPECT_EQ(ReasonOf(unknown), "INVALID_CREDENTIALS");
   EXPECT_EQ(wrong.error_message(), unknown.error_message());
+}
+
+// The test stack runs otp with --otp_ttl=6s and registration with --flow_ttl=15s.
+TEST_F(E2E, ExpiredOtpIsRefused) {
+  Person p = stack_.NewPerson();
+  reg::Flow f;
+  ASSERT_TRUE(Start(Form(p), &f).ok());
+  auto otp = stack_.LastOtp(p.phone);
+  ASSERT_TRUE(otp.ok());
+  absl::SleepFor(absl::Seconds(6.5));
+  grpc::Status s = VerifyOtp(f.flow_id(), *otp, &f);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(s), "OTP_EXPIRED");
+}
+
+TEST_F(E2E, ExpiredFlowIsRefusedAndCreatesNothing) {
+  Person p = stack_.NewPerson();
+  reg::Flow f;
+  ASSERT_TRUE(Start(Form(p), &f).ok());
+  auto otp = stack_.LastOtp(p.phone);
+  ASSERT_TRUE(otp.ok());
+  absl::SleepFor(absl::Seconds(15.5));
+  grpc::Status s = VerifyOtp(f.flow_id(), *otp, &f);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(s), "FLOW_EXPIRED");
+  s = SetPassword(f.flow_id(), kGoodPassword, kGoodPassword, &f);
+  EXPECT_EQ(ReasonOf(s), "FLOW_EXPIRED");
+  acc::FindAccountRequest fr;
+  fr.set_id_number(p.cccd);
+  acc::Account a;
+  EXPECT_EQ(stack_.accounts().FindAccount(Ctx().get(), fr, &a).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(E2E, TelcoTimeoutIsRetryableAndTheFlowContinues) {

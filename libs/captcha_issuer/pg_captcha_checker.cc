@@ -1,0 +1,116 @@
+#include <memory>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "libs/captcha/captcha.h"
+#include "libs/captcha_issuer/captcha_issuer.h"
+#include "libs/clock/clock.h"
+#include "libs/crypto/encoding.h"
+#include "libs/crypto/hmac.h"
+#include "libs/crypto/random.h"
+#include "libs/pg/pool.h"
+#include "libs/status/errors.h"
+
+namespace dvc::captcha {
+namespace {
+
+// Answers are compared case-insensitively with spaces removed, so the stored HMAC is over that
+// canonical form.
+std::string Canonical(const std::string& answer) {
+  std::string out;
+  for (char c : answer) {
+    if (c != ' ' && c != '\t') out += absl::ascii_toupper(static_cast<unsigned char>(c));
+  }
+  return out;
+}
+
+absl::Status Invalid() {
+  return status::InvalidArgument("CAPTCHA_INVALID", "captcha_answer",
+                                 "Mã xác nhận không đúng, vui lòng thử lại với mã mới.",
+                                 "The captcha answer is wrong; please try again with a new one.");
+}
+
+class PgCaptchaChecker final : public CaptchaChecker {
+ public:
+  PgCaptchaChecker(pg::Pool* pool, Clock* clock, crypto::Random* random, std::string key,
+                   Options options)
+      : pool_(pool), clock_(clock), random_(random), key_(std::move(key)), options_(options) {}
+
+  absl::StatusOr<IssuedCaptcha> Issue() override {
+    Captcha c = Generate([this](uint32_t n) { return static_cast<uint32_t>(random_->Uniform(n)); });
+    IssuedCaptcha out;
+    out.captcha_id = crypto::RandomToken(*random_, 18);
+    out.png = std::move(c.png);
+    out.expires_at = clock_->Now() + options_.ttl;
+    if (options_.expose_answer) out.dev_answer = c.answer;
+    std::string mac = Mac(out.captcha_id, c.answer);
+    absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+      tx.exec_params(
+          "INSERT INTO captchas (captcha_id, answer_hmac, expires_at) "
+          "VALUES ($1, $2, to_timestamp($3::double precision))",
+          out.captcha_id, mac, absl::ToDoubleSeconds(out.expires_at - absl::UnixEpoch()));
+      // Housekeeping: expired challenges are of no use to anyone.
+      tx.exec_params(
+          "DELETE FROM captchas WHERE captcha_id IN (SELECT captcha_id FROM captchas "
+          "WHERE expires_at < to_timestamp($1::double precision) - interval '1 hour' LIMIT 100)",
+          absl::ToDoubleSeconds(clock_->Now() - absl::UnixEpoch()));
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  absl::Status Verify(const std::string& captcha_id, const std::string& answer) override {
+    if (captcha_id.empty() || Canonical(answer).empty()) {
+      return status::InvalidArgument("CAPTCHA_REQUIRED", "captcha_answer",
+                                     "Vui lòng nhập mã xác nhận.", "Please enter the captcha.");
+    }
+    if (captcha_id.size() > 64) return Invalid();
+    std::string stored;
+    absl::Time expires;
+    bool found = false;
+    // Consume first (single use even when the answer is wrong), then compare.
+    absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+      pqxx::result r = tx.exec_params(
+          "UPDATE captchas SET used_at = now() WHERE captcha_id = $1 AND used_at IS NULL "
+          "RETURNING answer_hmac, extract(epoch from expires_at)::double precision",
+          captcha_id);
+      found = !r.empty();
+      if (found) {
+        stored = r[0][0].c_str();
+        expires = absl::UnixEpoch() + absl::Seconds(r[0][1].as<double>());
+      }
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    if (!found) return Invalid();
+    if (clock_->Now() >= expires) {
+      return status::FailedPrecondition("CAPTCHA_EXPIRED", "captcha_answer",
+                                        "Mã xác nhận đã hết hạn, vui lòng lấy mã mới.",
+                                        "The captcha has expired; please get a new one.");
+    }
+    if (!crypto::ConstantTimeEquals(stored, Mac(captcha_id, answer))) return Invalid();
+    return absl::OkStatus();
+  }
+
+ private:
+  std::string Mac(const std::string& id, const std::string& answer) const {
+    return crypto::HexEncode(crypto::HmacSha256(key_, absl::StrCat(id, ":", Canonical(answer))));
+  }
+
+  pg::Pool* pool_;
+  Clock* clock_;
+  crypto::Random* random_;
+  std::string key_;
+  Options options_;
+};
+
+}  // namespace
+
+std::unique_ptr<CaptchaChecker> NewPgCaptchaChecker(pg::Pool* pool, Clock* clock,
+                                                    crypto::Random* random, std::string hmac_key,
+                                                    Options options) {
+  return std::make_unique<PgCaptchaChecker>(pool, clock, random, std::move(hmac_key), options);
+}
+
+}  // namespace dvc::captcha
