@@ -121,7 +121,7 @@ class HttpServer final {
   std::atomic<bool> stopping_{false};
 
   std::mutex mu_;
-  std::set<int> open_fds_;                         // connections being served
+  std::set<int> open_fds_;                          // connections being served
   std::map<std::thread::id, std::thread> workers_;  // one per open connection
   std::vector<std::thread::id> finished_;           // workers done, to be joined
 };

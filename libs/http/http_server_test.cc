@@ -70,20 +70,18 @@ class HttpServerTest : public ::testing::Test {
     server_->Handle("GET", "/health", [](const ServerRequest& r) {
       return ServerResponse::Text(200, "health:" + r.path);
     });
-    server_->Handle("GET", "/health/ready", [](const ServerRequest&) {
-      return ServerResponse::Text(503, "not ready");
-    });
+    server_->Handle("GET", "/health/ready",
+                    [](const ServerRequest&) { return ServerResponse::Text(503, "not ready"); });
     server_->Handle("POST", "/echo", [](const ServerRequest& r) {
-      ServerResponse resp = ServerResponse::Json(
-          201, absl::StrCat(r.method, "|", r.path, "|", r.query, "|", r.body, "|",
-                            r.Header("x-token").value_or("-"), "|",
-                            r.QueryParam("to").value_or("-")));
+      ServerResponse resp =
+          ServerResponse::Json(201, absl::StrCat(r.method, "|", r.path, "|", r.query, "|", r.body,
+                                                 "|", r.Header("x-token").value_or("-"), "|",
+                                                 r.QueryParam("to").value_or("-")));
       resp.headers = {{"X-Ok", "1"}, {"X-Bad", "a\r\nInjected: yes"}, {"Content-Length", "999"}};
       return resp;
     });
-    server_->Handle("", "/any/", [](const ServerRequest& r) {
-      return ServerResponse::Text(200, r.method);
-    });
+    server_->Handle("", "/any/",
+                    [](const ServerRequest& r) { return ServerResponse::Text(200, r.method); });
     server_->Handle("GET", "/throw", [](const ServerRequest&) -> ServerResponse {
       throw std::runtime_error("boom");
     });
@@ -146,7 +144,8 @@ TEST_F(HttpServerTest, PassesBodyHeadersAndQuery) {
   auto resp = client_.Do(req);
   ASSERT_TRUE(resp.ok()) << resp.status();
   EXPECT_EQ(resp->status, 201);
-  EXPECT_EQ(resp->body, "POST|/echo/sub|to=%2B84%20912&x=1&to=second|{\"a\":\"Nguyễn\"}|t0k|+84 912");
+  EXPECT_EQ(resp->body,
+            "POST|/echo/sub|to=%2B84%20912&x=1&to=second|{\"a\":\"Nguyễn\"}|t0k|+84 912");
   EXPECT_EQ(resp->Header("Content-Type"), "application/json; charset=utf-8");
   EXPECT_EQ(resp->Header("X-Ok"), "1");
   EXPECT_FALSE(resp->Header("X-Bad").has_value());
@@ -190,10 +189,10 @@ TEST_F(HttpServerTest, GarbageGets400AndServerSurvives) {
   for (const std::string& g : garbage) {
     EXPECT_EQ(StatusLine(RawExchange(server_->port(), g)), "HTTP/1.1 400 Bad Request") << g;
   }
-  EXPECT_EQ(StatusLine(RawExchange(
-                server_->port(),
-                "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")),
-            "HTTP/1.1 501 Not Implemented");
+  EXPECT_EQ(
+      StatusLine(RawExchange(server_->port(),
+                             "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")),
+      "HTTP/1.1 501 Not Implemented");
   EXPECT_EQ(Get("/metrics")->status, 200);
 }
 

@@ -64,32 +64,46 @@ void SetSink(void (*sink)(const std::string&)) {
 }
 
 std::string ScrubDigits(absl::string_view s) {
+  // A run of 9+ digits standing alone (not inside a longer alphanumeric token such as a UUID or
+  // a hex digest) looks like a CMND/CCCD/phone/BHXH number and is replaced.
+  auto alnum = [](char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)); };
   std::string out;
   size_t i = 0;
   while (i < s.size()) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(s[i]))) {
+      out.push_back(s[i++]);
+      continue;
+    }
     size_t j = i;
     while (j < s.size() && absl::ascii_isdigit(static_cast<unsigned char>(s[j]))) ++j;
-    if (j - i >= 9) {
+    bool standalone = (i == 0 || !alnum(s[i - 1])) && (j == s.size() || !alnum(s[j]));
+    if (j - i >= 9 && standalone) {
       out.append("[digits]");
-      i = j;
-    } else if (j > i) {
-      out.append(s.substr(i, j - i).data(), j - i);
-      i = j;
     } else {
-      out.push_back(s[i++]);
+      out.append(s.data() + i, j - i);
     }
+    i = j;
   }
   return out;
 }
 
 bool IsSensitiveKey(absl::string_view key) {
-  static const char* kSensitive[] = {"password", "passwd", "secret",  "otp",   "code",
-                                     "token",    "cccd",   "cmnd",    "id_number", "phone",
-                                     "msisdn",   "birth",  "dob",     "email", "address",
-                                     "captcha_answer", "authorization", "cookie", "pin", "key"};
+  // Substrings that mark a secret or personal datum wherever they appear in a key…
+  static const char* kAnywhere[] = {"password", "passwd", "secret", "otp",      "token",
+                                    "cccd",     "cmnd",   "id_number", "phone", "msisdn",
+                                    "birth",    "email",  "address", "captcha_answer",
+                                    "authorization", "cookie", "private"};
+  // …and whole keys or key suffixes ("code" alone is an OTP; "grpc_code" is not).
+  static const char* kExact[] = {"code", "pin", "key", "dob", "answer"};
   std::string k = absl::AsciiStrToLower(key);
-  for (const char* s : kSensitive) {
+  for (const char* s : kAnywhere) {
     if (absl::StrContains(k, s)) return true;
+  }
+  for (const char* s : kExact) {
+    if (k == s || absl::EndsWith(k, absl::StrCat("_", s)) && k != "event_key" &&
+                      k != "grpc_code" && k != "status_code") {
+      return true;
+    }
   }
   return false;
 }

@@ -44,6 +44,20 @@ TEST_F(LogTest, IdNumbersInFreeTextAreScrubbed) {
   EXPECT_EQ(lines_[0].find("001099012345"), std::string::npos);
   EXPECT_EQ(lines_[0].find("84912345678"), std::string::npos);
   EXPECT_EQ(ScrubDigits("port 50051, id 123456789"), "port 50051, id [digits]");
+  // Digits inside a longer token (UUIDs, hex digests) are not personal data.
+  EXPECT_EQ(ScrubDigits("6f1c2d3e-1234-4abc-a123-a123456789ef"),
+            "6f1c2d3e-1234-4abc-a123-a123456789ef");
+  EXPECT_EQ(ScrubDigits("+84912345678"), "+[digits]");
+}
+
+TEST_F(LogTest, SensitiveKeyRules) {
+  for (const char* k : {"password", "otp", "code", "refresh_token", "cccd", "phone", "pii_key",
+                        "date_of_birth", "email", "captcha_answer"}) {
+    EXPECT_TRUE(IsSensitiveKey(k)) << k;
+  }
+  for (const char* k : {"grpc_code", "event_key", "flow_id", "method", "state", "reason"}) {
+    EXPECT_FALSE(IsSensitiveKey(k)) << k;
+  }
 }
 
 TEST_F(LogTest, EscapesJson) {

@@ -130,12 +130,9 @@ int Run(int argc, char** argv) {
     dvc::log::Error("server.start_failed", {{"status", s.ToString()}});
     return 1;
   }
-  dvc::log::Info("server.started", {{"grpc_port", absl::StrCat(server.grpc_port())},
-                                    {"metrics_port", absl::StrCat(server.metrics_port())}});
   const int sig = dvc::server::WaitForTerminationSignal();
   dvc::log::Info("server.stopping", {{"signal", absl::StrCat(sig)}});
   server.Shutdown();
-  dvc::log::Info("server.stopped");
   return 0;
 }
 

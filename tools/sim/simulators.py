@@ -13,6 +13,7 @@ People are seeded from tools/sim/people.json (or --people FILE). See docs/simula
 Usage:
   python3 tools/sim/simulators.py [--telco-port N] [--population-port N] [--sms-port N]
                                   [--people FILE] [--port-file FILE] [--host H] [--verbose]
+  (--telco_port, --population_port, --sms_port and --port_file are accepted too)
 Port 0 picks a free port. Once every simulator listens, the process prints one
 `SIM_<NAME>_URL=http://127.0.0.1:<port>` line per simulator on stdout (flushed), then `SIM_READY=1`.
 """
@@ -618,9 +619,14 @@ class Simulators:
 
     def stop(self):
         self.stop_event.set()
+        if any(t.is_alive() for t in self.threads):
+            # shutdown() waits for the serve loop to notice; do all servers at once.
+            stoppers = [threading.Thread(target=srv.shutdown) for srv in self.servers.values()]
+            for t in stoppers:
+                t.start()
+            for t in stoppers:
+                t.join()
         for srv in self.servers.values():
-            if any(t.is_alive() for t in self.threads):
-                srv.shutdown()
             srv.server_close()
         self.servers = {}
         self.threads = []
@@ -629,11 +635,14 @@ class Simulators:
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Provider simulators (telco, population, sms).")
     ap.add_argument("--host", default="127.0.0.1")
+    # Both --telco-port and --telco_port (the services' flag style) are accepted.
     for name in NAMES:
-        ap.add_argument("--%s-port" % name, type=int, default=DEFAULT_PORTS[name],
+        ap.add_argument("--%s-port" % name, "--%s_port" % name, dest="%s_port" % name, type=int,
+                        default=DEFAULT_PORTS[name],
                         help="port of the %s simulator (0 = pick a free one)" % name)
     ap.add_argument("--people", default=DEFAULT_PEOPLE, help="people seed file (JSON array)")
-    ap.add_argument("--port-file", help="write name=port lines here once listening")
+    ap.add_argument("--port-file", "--port_file", dest="port_file",
+                    help="write name=port lines here once listening")
     ap.add_argument("--verbose", action="store_true", help="log requests (paths only) on stderr")
     args = ap.parse_args(argv)
 
@@ -664,7 +673,7 @@ def main(argv=None):
         print("SIM_%s_URL=%s" % (n.upper(), sims.url(n)))
     print("SIM_READY=1", flush=True)
 
-    while not stop.wait(0.5):
+    while not stop.wait(0.2):
         pass
     sims.stop()
     return 0

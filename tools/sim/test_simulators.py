@@ -294,7 +294,8 @@ class SimulatorTest(unittest.TestCase):
 
 class ProcessTest(unittest.TestCase):
     def run_sims(self, *extra):
-        args = [sys.executable, os.path.join(HERE, "simulators.py"), "--telco-port", "0",
+        # Underscore spelling for one flag, as tools/lib.sh passes them.
+        args = [sys.executable, os.path.join(HERE, "simulators.py"), "--telco_port=0",
                 "--population-port", "0", "--sms-port", "0", *extra]
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.addCleanup(lambda: proc.poll() is None and proc.kill())

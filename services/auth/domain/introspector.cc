@@ -2,6 +2,7 @@
 
 #include <functional>
 
+#include "libs/crypto/hmac.h"
 #include "libs/jwt/json.h"
 #include "libs/logging/log.h"
 
@@ -102,11 +103,13 @@ Introspection Introspector::Introspect(const std::string& token) {
   if (keys == nullptr) return inactive;
 
   Introspection claims;
-  TokenShard& shard = tokens_[ShardOf(token)];
+  // Keyed by the token's SHA-256: small entries, and a tampered token never hits.
+  const std::string cache_key = crypto::Sha256(token);
+  TokenShard& shard = tokens_[ShardOf(cache_key)];
   bool cached = false;
   {
     std::lock_guard<std::mutex> l(shard.mu);
-    auto it = shard.map.find(token);
+    auto it = shard.map.find(cache_key);
     if (it != shard.map.end()) {
       if (it->second.key_version == keys->version && now_s < it->second.claims.exp) {
         claims = it->second.claims;
@@ -131,7 +134,7 @@ Introspection Introspector::Introspect(const std::string& token) {
       }
       if (shard.map.size() >= options_.max_cached_tokens / kShards + 1) shard.map.clear();
     }
-    shard.map[token] = TokenEntry{claims, keys->version};
+    shard.map[cache_key] = TokenEntry{claims, keys->version};
   }
   if (!SessionActive(claims.session_id, now)) return inactive;
   return claims;

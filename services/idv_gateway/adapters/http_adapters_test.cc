@@ -2,85 +2,21 @@
 // alone and under the real resilience policy (real clock, real sockets).
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <condition_variable>
-#include <mutex>
 
 #include "libs/crypto/random.h"
 #include "libs/http/http_client.h"
-#include "libs/http/http_server.h"
 #include "libs/jwt/json.h"
 #include "libs/status/errors.h"
 #include "services/idv_gateway/adapters/http_population.h"
 #include "services/idv_gateway/adapters/http_telco.h"
 #include "services/idv_gateway/domain/idv.h"
 #include "services/idv_gateway/domain/resilient_call.h"
+#include "services/idv_gateway/testing/fake_provider_server.h"
 
 namespace dvc::idv {
 namespace {
 
-// A provider stand-in: scripted responses, optional delay (interruptible at teardown).
-class FakeProviderServer {
- public:
-  FakeProviderServer() {
-    server_.Handle("", "/", [this](const http::ServerRequest& r) { return Serve(r); });
-    EXPECT_TRUE(server_.Start("127.0.0.1", 0).ok());
-  }
-  ~FakeProviderServer() {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    server_.Stop();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_.port()); }
-
-  void Reply(int status, std::string body, absl::Duration delay = absl::ZeroDuration()) {
-    std::lock_guard<std::mutex> l(mu_);
-    status_ = status;
-    body_ = std::move(body);
-    delay_ = delay;
-  }
-  // The next `n` requests get `status` (then the scripted reply).
-  void FailNext(int n, int status) {
-    std::lock_guard<std::mutex> l(mu_);
-    fail_next_ = n;
-    fail_status_ = status;
-  }
-  int hits() const { return hits_.load(); }
-  http::ServerRequest last() {
-    std::lock_guard<std::mutex> l(mu_);
-    return last_;
-  }
-
- private:
-  http::ServerResponse Serve(const http::ServerRequest& r) {
-    ++hits_;
-    std::unique_lock<std::mutex> l(mu_);
-    last_ = r;
-    if (fail_next_ > 0) {
-      --fail_next_;
-      return http::ServerResponse::Json(fail_status_, R"({"error":"simulated"})");
-    }
-    if (delay_ > absl::ZeroDuration()) {
-      cv_.wait_for(l, absl::ToChronoMilliseconds(delay_), [this] { return stopping_; });
-    }
-    return http::ServerResponse::Json(status_, body_);
-  }
-
-  http::HttpServer server_;
-  std::atomic<int> hits_{0};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  int status_ = 200;
-  std::string body_ = "{}";
-  absl::Duration delay_;
-  int fail_next_ = 0;
-  int fail_status_ = 503;
-  http::ServerRequest last_;
-};
+using testing::FakeProviderServer;
 
 constexpr char kFoundMatch[] =
     R"({"request_id":"r1","msisdn":"84912345678","carrier":"VINAPHONE",)"
@@ -157,7 +93,9 @@ TEST(HttpTelcoTest, StatusMapping) {
     srv.Reply(c.http_status, c.body);
     auto r = telco.VerifySubscriber(Query(), absl::Seconds(2));
     EXPECT_EQ(r.status().code(), c.code) << c.http_status << " " << c.body;
-    if (!c.reason.empty()) EXPECT_EQ(status::ReasonOf(r.status()), c.reason);
+    if (!c.reason.empty()) {
+      EXPECT_EQ(status::ReasonOf(r.status()), c.reason);
+    }
   }
 }
 

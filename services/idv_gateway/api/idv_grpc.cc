@@ -7,11 +7,15 @@
 namespace dvc::idv {
 namespace {
 
-// The incoming call's deadline; InfiniteFuture when the client set none.
+// Time kept back from the caller's deadline so that a provider failure still reaches the caller
+// as IDV_PROVIDER_UNAVAILABLE rather than as its own DEADLINE_EXCEEDED.
+constexpr absl::Duration kAnswerMargin = absl::Milliseconds(200);
+
+// The incoming call's deadline minus the margin; InfiniteFuture when the client set none.
 absl::Time DeadlineOf(const grpc::ServerContext* ctx) {
   const auto d = ctx->deadline();
   if (d == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
-  return absl::FromChrono(d);
+  return absl::FromChrono(d) - kAnswerMargin;
 }
 
 }  // namespace

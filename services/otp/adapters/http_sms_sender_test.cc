@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
@@ -94,6 +95,32 @@ TEST(HttpSmsSenderNoServer, ConnectionRefusedIsUnavailable) {
   absl::Status s = sender.Send({"84912345678", "x", "id.1"});
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(status::ReasonOf(s), "UPSTREAM_UNAVAILABLE");
+}
+
+// Against the real SMS simulator (tools/sim/simulators.py) when the stack exports SIM_SMS_URL
+// (tools/test does); skipped otherwise.
+TEST(HttpSmsSenderSimulator, SimulatorReceivesTheCode) {
+  const char* url = std::getenv("SIM_SMS_URL");
+  if (url == nullptr || *url == '\0') GTEST_SKIP() << "SIM_SMS_URL not set";
+  HttpSmsSender sender({url, "DVCQG", absl::Seconds(5), absl::Seconds(2)});
+  const std::string id = absl::StrCat("otp-sim-test.", absl::ToUnixNanos(absl::Now()));
+  const std::string text =
+      "DVCQG: Ma xac thuc cua ban la 482913. Ma co hieu luc trong 5 phut. Tuyet doi khong cung "
+      "cap ma nay cho nguoi khac.";
+  ASSERT_TRUE(sender.Send({"84399990001", text, id}).ok());
+  ASSERT_TRUE(sender.Send({"84399990001", text, id}).ok());  // deduplicated by message_id
+  http::HttpClient client;
+  auto resp = client.Do({.method = "GET",
+                         .url = absl::StrCat(url, "/v1/otp/last?to=0399990001")});
+  ASSERT_TRUE(resp.ok()) << resp.status();
+  ASSERT_EQ(resp->status, 200) << resp->body;
+  auto json = jwt::ParseFlatJson(resp->body);
+  ASSERT_TRUE(json.ok());
+  EXPECT_EQ(json->GetString("otp"), "482913");
+  EXPECT_EQ(json->GetString("message_id"), id);
+  // A malformed number is refused by the gateway (400) and reported as unavailable.
+  absl::Status bad = sender.Send({"8412", "x", id + ".bad"});
+  EXPECT_EQ(status::ReasonOf(bad), "SMS_GATEWAY_ERROR");
 }
 
 }  // namespace

@@ -171,7 +171,8 @@ absl::StatusOr<Flow> Registration::VerifyOtp(const std::string& flow_id, const s
       }
       return {false, AsOtpField(PeerError(phone.status(), f.flow_id, "otp"))};
     }
-    if (!phone->empty() && *phone != f.applicant.phone) {
+    auto verified = validators::NormalizePhone(*phone);
+    if (!phone->empty() && (!verified.ok() || *verified != f.applicant.phone)) {
       // The challenge was issued to the flow's phone: anything else is a bug somewhere.
       log::Error("registration.otp_phone_mismatch", {{"flow_id", f.flow_id}});
       return {false, status::Internal()};
