@@ -110,7 +110,9 @@ stack_start() {
 
   local simports="--telco_port=18081 --population_port=18082 --sms_port=18083"
   [ "$mode" = test ] && simports="--telco_port=0 --population_port=0 --sms_port=0"
-  python3 "$ROOT/tools/sim/simulators.py" $simports > "$STATE_DIR/logs/sim.out" 2> "$STATE_DIR/logs/sim.log" &
+  # The real interpreter (not a pyenv shim), so that $! is the process that holds the ports.
+  local py; py=$(python3 -c 'import sys; print(sys.executable)')
+  "$py" "$ROOT/tools/sim/simulators.py" $simports > "$STATE_DIR/logs/sim.out" 2> "$STATE_DIR/logs/sim.log" &
   record_pid $! simulators
   wait_for_line "$STATE_DIR/logs/sim.out" '^SIM_SMS_URL=' 20 || { log "simulators did not start"; return 1; }
   grep '^SIM_' "$STATE_DIR/logs/sim.out" >> "$envf"

@@ -30,7 +30,7 @@ class CaptchaChecker {
   virtual absl::Status Verify(const std::string& captcha_id, const std::string& answer) = 0;
 };
 
-struct Options {
+struct IssuerOptions {
   absl::Duration ttl = absl::Minutes(5);
   bool expose_answer = false;
 };
@@ -46,6 +46,6 @@ namespace dvc::captcha {
 // PostgreSQL implementation.
 std::unique_ptr<CaptchaChecker> NewPgCaptchaChecker(pg::Pool* pool, Clock* clock,
                                                     crypto::Random* random, std::string hmac_key,
-                                                    Options options);
+                                                    IssuerOptions options);
 
 }  // namespace dvc::captcha

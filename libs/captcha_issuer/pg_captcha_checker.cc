@@ -33,7 +33,7 @@ absl::Status Invalid() {
 class PgCaptchaChecker final : public CaptchaChecker {
  public:
   PgCaptchaChecker(pg::Pool* pool, Clock* clock, crypto::Random* random, std::string key,
-                   Options options)
+                   IssuerOptions options)
       : pool_(pool), clock_(clock), random_(random), key_(std::move(key)), options_(options) {}
 
   absl::StatusOr<IssuedCaptcha> Issue() override {
@@ -67,24 +67,24 @@ class PgCaptchaChecker final : public CaptchaChecker {
     }
     if (captcha_id.size() > 64) return Invalid();
     std::string stored;
-    absl::Time expires;
-    bool found = false;
+    bool found = false, expired = false;
+    const double now_s = absl::ToDoubleSeconds(clock_->Now() - absl::UnixEpoch());
     // Consume first (single use even when the answer is wrong), then compare.
     absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
       pqxx::result r = tx.exec_params(
           "UPDATE captchas SET used_at = now() WHERE captcha_id = $1 AND used_at IS NULL "
-          "RETURNING answer_hmac, extract(epoch from expires_at)::double precision",
-          captcha_id);
+          "RETURNING answer_hmac, expires_at <= to_timestamp($2::double precision)",
+          captcha_id, now_s);
       found = !r.empty();
       if (found) {
         stored = r[0][0].c_str();
-        expires = absl::UnixEpoch() + absl::Seconds(r[0][1].as<double>());
+        expired = r[0][1].as<bool>();
       }
       return absl::OkStatus();
     });
     if (!s.ok()) return s;
     if (!found) return Invalid();
-    if (clock_->Now() >= expires) {
+    if (expired) {
       return status::FailedPrecondition("CAPTCHA_EXPIRED", "captcha_answer",
                                         "Mã xác nhận đã hết hạn, vui lòng lấy mã mới.",
                                         "The captcha has expired; please get a new one.");
@@ -102,14 +102,14 @@ class PgCaptchaChecker final : public CaptchaChecker {
   Clock* clock_;
   crypto::Random* random_;
   std::string key_;
-  Options options_;
+  IssuerOptions options_;
 };
 
 }  // namespace
 
 std::unique_ptr<CaptchaChecker> NewPgCaptchaChecker(pg::Pool* pool, Clock* clock,
                                                     crypto::Random* random, std::string hmac_key,
-                                                    Options options) {
+                                                    IssuerOptions options) {
   return std::make_unique<PgCaptchaChecker>(pool, clock, random, std::move(hmac_key), options);
 }
 
