@@ -26,6 +26,7 @@
 #include "libs/crypto/random.h"
 #include "libs/http/http_client.h"
 #include "libs/server/call.h"
+#include "libs/status/errors.h"
 #include "libs/status/grpc_status.h"
 #include "protos/dvc/accounts/v1/accounts.grpc.pb.h"
 #include "protos/dvc/auth/v1/auth.grpc.pb.h"
