@@ -72,8 +72,8 @@ int Run(int argc, char** argv) {
   cfg.captcha_hmac_key = src.Secret("captcha_hmac_key", "HMAC key of captcha answers", serve);
   cfg.token_hmac_key =
       src.Secret("token_hmac_key", "secret for refresh-token HMACs and blind indexes", serve);
-  cfg.signing_key_dir = src.String("signing_key_dir", "", "directory of ES256 PKCS#8 PEM keys",
-                                   serve);
+  cfg.signing_key_dir =
+      src.String("signing_key_dir", "", "directory of ES256 PKCS#8 PEM keys", serve);
   cfg.signing_key_reload = src.Duration("signing_key_reload", absl::Seconds(60),
                                         "how often the key directory is re-read");
   cfg.dev_expose_captcha =
@@ -134,9 +134,9 @@ int Run(int argc, char** argv) {
   PgAuthStore store(&pool);
   GrpcAccountsClient accounts(server::Dial(cfg.accounts_addr), cfg.accounts_deadline);
   GrpcOtpClient otp(server::Dial(cfg.otp_addr), cfg.otp_deadline);
-  auto captcha = captcha::NewPgCaptchaChecker(
-      &pool, &clock, &random, cfg.captcha_hmac_key,
-      captcha::Options{.expose_answer = cfg.dev_expose_captcha});
+  auto captcha =
+      captcha::NewPgCaptchaChecker(&pool, &clock, &random, cfg.captcha_hmac_key,
+                                   captcha::IssuerOptions{.expose_answer = cfg.dev_expose_captcha});
   BackgroundQueue background;
   AuthDomain domain(
       AuthDomain::Deps{&store, &accounts, &otp, captcha.get(), keys->get(), &clock, &random,
@@ -156,9 +156,9 @@ int Run(int argc, char** argv) {
     key_count.Set(k ? static_cast<double>(k->keys.size()) : 0);
   });
 
-  server::GrpcServer srv({.service_name = "auth", .grpc_port = cfg.grpc_port,
-                          .metrics_port = cfg.metrics_port},
-                         &registry);
+  server::GrpcServer srv(
+      {.service_name = "auth", .grpc_port = cfg.grpc_port, .metrics_port = cfg.metrics_port},
+      &registry);
   srv.Register(&api);
   if (auto s = srv.Start(); !s.ok()) return Fail(s);
   log::Info("auth.config", {{"config", src.Describe()}});

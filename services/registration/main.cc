@@ -173,7 +173,7 @@ int Main(int argc, char** argv) {
     return 1;
   }
   PgFlowStore store(&pool, &*cipher);
-  captcha::Options captcha_options;
+  captcha::IssuerOptions captcha_options;
   captcha_options.ttl = cfg.captcha_ttl;
   captcha_options.expose_answer = cfg.dev_expose_captcha;
   auto captcha = captcha::NewPgCaptchaChecker(&pool, &clock, &random, cfg.captcha_hmac_key,

@@ -40,8 +40,8 @@ absl::StatusOr<std::vector<KeyFile>> ListKeyFiles(const std::string& dir) {
     struct stat st;
     if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-    files.push_back({name.substr(0, name.size() - 4), p.string(), mtime,
-                     static_cast<int64_t>(st.st_size)});
+    files.push_back(
+        {name.substr(0, name.size() - 4), p.string(), mtime, static_cast<int64_t>(st.st_size)});
   }
   if (ec) return absl::UnavailableError(absl::StrCat("signing_key_dir ", dir, ": ", ec.message()));
   std::sort(files.begin(), files.end(), [](const KeyFile& a, const KeyFile& b) {
@@ -68,8 +68,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 
 absl::StatusOr<std::string> KeyDirectory::GenerateKeyFile(const std::string& dir, absl::Time now,
                                                           crypto::Random* random) {
-  std::string kid = absl::StrCat(absl::FormatTime("k%Y%m%dT%H%M%SZ", now, absl::UTCTimeZone()),
-                                 "-", crypto::HexEncode(random->Bytes(3)));
+  std::string kid = absl::StrCat(absl::FormatTime("k%Y%m%dT%H%M%SZ", now, absl::UTCTimeZone()), "-",
+                                 crypto::HexEncode(random->Bytes(3)));
   auto key = jwt::SigningKey::Generate(kid);
   if (!key.ok()) return key.status();
   auto pem = key->PrivatePem();
@@ -77,7 +77,8 @@ absl::StatusOr<std::string> KeyDirectory::GenerateKeyFile(const std::string& dir
   std::string tmp = absl::StrCat(dir, "/.", kid, ".tmp");
   std::string final_path = absl::StrCat(dir, "/", kid, ".pem");
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat("cannot create ", tmp, ": ", std::strerror(errno)));
+  if (fd < 0)
+    return absl::UnavailableError(absl::StrCat("cannot create ", tmp, ": ", std::strerror(errno)));
   size_t off = 0;
   while (off < pem->size()) {
     ssize_t n = ::write(fd, pem->data() + off, pem->size() - off);
@@ -98,7 +99,7 @@ absl::StatusOr<std::string> KeyDirectory::GenerateKeyFile(const std::string& dir
 }
 
 absl::StatusOr<std::unique_ptr<KeyDirectory>> KeyDirectory::Open(const std::string& dir,
-                                                                  crypto::Random* random) {
+                                                                 crypto::Random* random) {
   std::error_code ec;
   if (!fs::exists(dir, ec)) {
     fs::create_directories(dir, ec);

@@ -22,11 +22,14 @@ class KeyDirTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const char* tmp = std::getenv("TEST_TMPDIR");
-    root_ = absl::StrCat(tmp ? tmp : "/tmp", "/keys_", ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    root_ = absl::StrCat(tmp ? tmp : "/tmp", "/keys_",
+                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(root_);
   }
   void SetMtime(const std::string& path, time_t t) {
-    struct utimbuf u{t, t};
+    struct utimbuf u {
+      t, t
+    };
     ASSERT_EQ(::utime(path.c_str(), &u), 0);
   }
   std::string root_;

@@ -77,8 +77,8 @@ absl::Status PgAuthStore::CreateLoginFlow(const LoginFlow& f) {
   return pool_->WithTransaction([&](pqxx::work& tx) {
     tx.exec_params(
         "INSERT INTO login_flows (flow_id, account_id, ial, challenge_id, client_ip, user_agent, "
-        "device, created_at, expires_at) VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7, " TS(8)
-        ", " TS(9) ")",
+        "device, created_at, expires_at) VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7, " TS(
+            8) ", " TS(9) ")",
         f.flow_id, f.account_id, f.ial, f.challenge_id, f.client.ip, f.client.user_agent,
         f.client.device, Us(f.created_at), Us(f.expires_at));
     return absl::OkStatus();
@@ -88,28 +88,29 @@ absl::Status PgAuthStore::CreateLoginFlow(const LoginFlow& f) {
 absl::StatusOr<std::optional<LoginFlow>> PgAuthStore::GetLoginFlow(const std::string& flow_id) {
   std::optional<LoginFlow> out;
   if (!IsUuid(flow_id)) return out;
-  absl::Status s = pool_->WithReadOnly([&](pqxx::work& tx) {
-    out.reset();
-    pqxx::result r = tx.exec_params(
+  absl::Status s = pool_
+                       ->WithReadOnly([&](pqxx::work& tx) {
+                         out.reset();
+                         pqxx::result r = tx.exec_params(
         "SELECT flow_id::text, account_id::text, ial, challenge_id, client_ip, user_agent, device, "
         US("created_at") ", " US("expires_at") ", " US("completed_at")
         " FROM login_flows WHERE flow_id = $1::uuid",
         flow_id);
-    if (r.empty()) return absl::OkStatus();
-    LoginFlow f;
-    f.flow_id = r[0][0].as<std::string>();
-    f.account_id = r[0][1].as<std::string>();
-    f.ial = r[0][2].as<int>();
-    f.challenge_id = r[0][3].as<std::string>();
-    f.client.ip = r[0][4].as<std::string>();
-    f.client.user_agent = r[0][5].as<std::string>();
-    f.client.device = r[0][6].as<std::string>();
-    f.created_at = TimeOf(r[0][7]);
-    f.expires_at = TimeOf(r[0][8]);
-    f.completed_at = OptTimeOf(r[0][9]);
-    out = std::move(f);
-    return absl::OkStatus();
-  });
+                         if (r.empty()) return absl::OkStatus();
+                         LoginFlow f;
+                         f.flow_id = r[0][0].as<std::string>();
+                         f.account_id = r[0][1].as<std::string>();
+                         f.ial = r[0][2].as<int>();
+                         f.challenge_id = r[0][3].as<std::string>();
+                         f.client.ip = r[0][4].as<std::string>();
+                         f.client.user_agent = r[0][5].as<std::string>();
+                         f.client.device = r[0][6].as<std::string>();
+                         f.created_at = TimeOf(r[0][7]);
+                         f.expires_at = TimeOf(r[0][8]);
+                         f.completed_at = OptTimeOf(r[0][9]);
+                         out = std::move(f);
+                         return absl::OkStatus();
+                       });
   if (!s.ok()) return s;
   return out;
 }
@@ -118,10 +119,9 @@ absl::StatusOr<bool> PgAuthStore::CompleteLoginFlow(const std::string& flow_id, 
   if (!IsUuid(flow_id)) return false;
   bool won = false;
   absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
-    pqxx::result r = tx.exec_params(
-        "UPDATE login_flows SET completed_at = " TS(2)
-        " WHERE flow_id = $1::uuid AND completed_at IS NULL",
-        flow_id, Us(now));
+    pqxx::result r = tx.exec_params("UPDATE login_flows SET completed_at = " TS(
+                                        2) " WHERE flow_id = $1::uuid AND completed_at IS NULL",
+                                    flow_id, Us(now));
     won = r.affected_rows() == 1;
     return absl::OkStatus();
   });
@@ -239,8 +239,8 @@ absl::Status PgAuthStore::CreateSession(const Session& s, const RefreshRecord& f
   return pool_->WithTransaction([&](pqxx::work& tx) {
     tx.exec_params(
         "INSERT INTO sessions (session_id, account_id, ial, amr, auth_time, created_at, "
-        "expires_at, client_ip, user_agent, device) VALUES ($1::uuid, $2::uuid, $3, $4, " TS(5)
-        ", " TS(6) ", " TS(7) ", $8, $9, $10)",
+        "expires_at, client_ip, user_agent, device) VALUES ($1::uuid, $2::uuid, $3, $4, " TS(
+            5) ", " TS(6) ", " TS(7) ", $8, $9, $10)",
         s.session_id, s.account_id, s.ial, absl::StrJoin(s.amr, " "), Us(s.auth_time),
         Us(s.created_at), Us(s.expires_at), s.client.ip, s.client.user_agent, s.client.device);
     tx.exec_params(
@@ -260,8 +260,7 @@ absl::StatusOr<RotateResult> PgAuthStore::RotateRefreshToken(const std::string& 
     // FOR UPDATE OF t: a concurrent rotation of the same token waits here and then sees the
     // row with used_at set (READ COMMITTED re-reads the locked row), i.e. a reuse.
     pqxx::result r = tx.exec_params(
-        std::string("SELECT " US("t.idle_expires_at") ", " US("t.used_at") ", ") +
-            kSessionColumns +
+        std::string("SELECT " US("t.idle_expires_at") ", " US("t.used_at") ", ") + kSessionColumns +
             " FROM refresh_tokens t JOIN sessions s ON s.session_id = t.session_id "
             "WHERE t.token_hmac = $1 FOR UPDATE OF t",
         old_hmac);
@@ -290,8 +289,8 @@ absl::StatusOr<RotateResult> PgAuthStore::RotateRefreshToken(const std::string& 
       result.outcome = RotateOutcome::kExpired;
       return absl::OkStatus();
     }
-    tx.exec_params("UPDATE refresh_tokens SET used_at = " TS(2) " WHERE token_hmac = $1",
-                   old_hmac, Us(now));
+    tx.exec_params("UPDATE refresh_tokens SET used_at = " TS(2) " WHERE token_hmac = $1", old_hmac,
+                   Us(now));
     tx.exec_params(
         "INSERT INTO refresh_tokens (token_hmac, session_id, created_at, idle_expires_at) "
         "VALUES ($1, $2::uuid, " TS(3) ", LEAST(" TS(4) ", " TS(5) "))",
@@ -347,8 +346,8 @@ absl::StatusOr<int64_t> PgAuthStore::PurgeExpired(absl::Time now, absl::Duration
   absl::Status st = pool_->WithTransaction([&](pqxx::work& tx) {
     n = 0;
     std::string cutoff = Us(now - keep);
-    n += tx.exec_params("DELETE FROM login_flows WHERE expires_at < " TS(1), cutoff)
-             .affected_rows();
+    n +=
+        tx.exec_params("DELETE FROM login_flows WHERE expires_at < " TS(1), cutoff).affected_rows();
     n += tx.exec_params("DELETE FROM refresh_tokens WHERE idle_expires_at < " TS(1), cutoff)
              .affected_rows();
     n += tx.exec_params("DELETE FROM sessions WHERE expires_at < " TS(1), cutoff).affected_rows();

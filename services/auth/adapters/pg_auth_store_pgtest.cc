@@ -1,6 +1,4 @@
 // Needs PostgreSQL: DATABASE_URL=postgresql://app@127.0.0.1:55432/postgres bazel test ...
-#include "services/auth/adapters/pg_auth_store.h"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -12,6 +10,7 @@
 #include "absl/synchronization/barrier.h"
 #include "libs/pg/migrate.h"
 #include "libs/pg/testing/test_database.h"
+#include "services/auth/adapters/pg_auth_store.h"
 #include "services/auth/migrations.h"
 
 namespace dvc::auth {
@@ -35,7 +34,9 @@ class PgAuthStoreTest : public ::testing::Test {
     db_.reset();
   }
 
-  std::string Uuid(int n) { return absl::StrCat("6f1c2a3b-0000-4000-8000-", absl::StrFormat("%012d", n)); }
+  std::string Uuid(int n) {
+    return absl::StrCat("6f1c2a3b-0000-4000-8000-", absl::StrFormat("%012d", n));
+  }
 
   Session NewSession(const std::string& sid, absl::Duration max = absl::Hours(12)) {
     Session s;
@@ -62,10 +63,12 @@ class PgAuthStoreTest : public ::testing::Test {
 
 TEST_F(PgAuthStoreTest, MigrationsIncludeTheCaptchaTable) {
   bool has = false;
-  ASSERT_TRUE(pool_->WithReadOnly([&](pqxx::work& tx) {
-    has = tx.exec1("SELECT to_regclass('captchas') IS NOT NULL")[0].as<bool>();
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(pool_
+                  ->WithReadOnly([&](pqxx::work& tx) {
+                    has = tx.exec1("SELECT to_regclass('captchas') IS NOT NULL")[0].as<bool>();
+                    return absl::OkStatus();
+                  })
+                  .ok());
   EXPECT_TRUE(has);
 }
 
@@ -97,40 +100,52 @@ TEST_F(PgAuthStoreTest, LoginFlowRoundTripAndSingleCompletion) {
 }
 
 TEST_F(PgAuthStoreTest, ThrottleStatesRoundTripAndFailedUpdatesWriteNothing) {
-  ASSERT_TRUE(store_->UpdateThrottles({"b", "a"}, [&](std::vector<ThrottleState>& s) {
-    EXPECT_EQ(s[0].key, "b");
-    EXPECT_EQ(s[0].failures, 0);
-    EXPECT_FALSE(s[0].blocked_until.has_value());
-    s[0].failures = 7;
-    s[0].blocked_until = now_ + absl::Seconds(4);
-    s[0].last_failure_at = now_;
-    s[1].last_success_at = now_;
-    return absl::OkStatus();
-  }).ok());
-  absl::Status rejected = store_->UpdateThrottles({"a", "b", "c"}, [&](std::vector<ThrottleState>& s) {
-    EXPECT_EQ(s[1].failures, 7);
-    EXPECT_EQ(s[1].blocked_until, now_ + absl::Seconds(4));
-    EXPECT_EQ(s[1].last_failure_at, now_);
-    EXPECT_FALSE(s[1].last_success_at.has_value());
-    EXPECT_EQ(s[0].last_success_at, now_);
-    s[1].failures = 100;
-    return absl::ResourceExhaustedError("throttled");
-  });
+  ASSERT_TRUE(store_
+                  ->UpdateThrottles({"b", "a"},
+                                    [&](std::vector<ThrottleState>& s) {
+                                      EXPECT_EQ(s[0].key, "b");
+                                      EXPECT_EQ(s[0].failures, 0);
+                                      EXPECT_FALSE(s[0].blocked_until.has_value());
+                                      s[0].failures = 7;
+                                      s[0].blocked_until = now_ + absl::Seconds(4);
+                                      s[0].last_failure_at = now_;
+                                      s[1].last_success_at = now_;
+                                      return absl::OkStatus();
+                                    })
+                  .ok());
+  absl::Status rejected =
+      store_->UpdateThrottles({"a", "b", "c"}, [&](std::vector<ThrottleState>& s) {
+        EXPECT_EQ(s[1].failures, 7);
+        EXPECT_EQ(s[1].blocked_until, now_ + absl::Seconds(4));
+        EXPECT_EQ(s[1].last_failure_at, now_);
+        EXPECT_FALSE(s[1].last_success_at.has_value());
+        EXPECT_EQ(s[0].last_success_at, now_);
+        s[1].failures = 100;
+        return absl::ResourceExhaustedError("throttled");
+      });
   EXPECT_EQ(rejected.code(), absl::StatusCode::kResourceExhausted);
-  ASSERT_TRUE(store_->UpdateThrottles({"b"}, [&](std::vector<ThrottleState>& s) {
-    EXPECT_EQ(s[0].failures, 7);
-    s[0].blocked_until.reset();
-    return absl::OkStatus();
-  }).ok());
-  ASSERT_TRUE(store_->UpdateThrottles({"b"}, [&](std::vector<ThrottleState>& s) {
-    EXPECT_FALSE(s[0].blocked_until.has_value());
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->UpdateThrottles({"b"},
+                                    [&](std::vector<ThrottleState>& s) {
+                                      EXPECT_EQ(s[0].failures, 7);
+                                      s[0].blocked_until.reset();
+                                      return absl::OkStatus();
+                                    })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->UpdateThrottles({"b"},
+                                    [&](std::vector<ThrottleState>& s) {
+                                      EXPECT_FALSE(s[0].blocked_until.has_value());
+                                      return absl::OkStatus();
+                                    })
+                  .ok());
   int rows = 0;
-  ASSERT_TRUE(pool_->WithReadOnly([&](pqxx::work& tx) {
-    rows = tx.exec1("SELECT count(*) FROM login_throttles")[0].as<int>();
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(pool_
+                  ->WithReadOnly([&](pqxx::work& tx) {
+                    rows = tx.exec1("SELECT count(*) FROM login_throttles")[0].as<int>();
+                    return absl::OkStatus();
+                  })
+                  .ok());
   EXPECT_EQ(rows, 2);  // "c" was rolled back
 }
 
@@ -154,11 +169,14 @@ TEST_F(PgAuthStoreTest, ConcurrentThrottleUpdatesDoNotLoseCounts) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(errors.load(), 0);
-  ASSERT_TRUE(store_->UpdateThrottles({"id:x", "pair:x:ip"}, [](std::vector<ThrottleState>& st) {
-    EXPECT_EQ(st[0].failures, kThreads * kEach);
-    EXPECT_EQ(st[1].failures, kThreads * kEach);
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->UpdateThrottles({"id:x", "pair:x:ip"},
+                                    [](std::vector<ThrottleState>& st) {
+                                      EXPECT_EQ(st[0].failures, kThreads * kEach);
+                                      EXPECT_EQ(st[1].failures, kThreads * kEach);
+                                      return absl::OkStatus();
+                                    })
+                  .ok());
 }
 
 TEST_F(PgAuthStoreTest, WindowCounters) {
@@ -170,12 +188,14 @@ TEST_F(PgAuthStoreTest, WindowCounters) {
 
 TEST_F(PgAuthStoreTest, LoginHistoryNewestFirstWithLimit) {
   for (int i = 0; i < 5; ++i) {
-    LoginRecord r{kAccount, now_ + absl::Minutes(i), "PASSWORD_OTP", i % 2 == 0,
-                  i % 2 ? "OTP_INVALID" : "", "203.0.113.7", "UA", absl::StrCat("dev", i)};
+    LoginRecord r{kAccount,   now_ + absl::Minutes(i),    "PASSWORD_OTP",
+                  i % 2 == 0, i % 2 ? "OTP_INVALID" : "", "203.0.113.7",
+                  "UA",       absl::StrCat("dev", i)};
     ASSERT_TRUE(store_->AppendLoginRecord(r).ok());
   }
-  ASSERT_TRUE(store_->AppendLoginRecord(LoginRecord{Uuid(9), now_, "PASSWORD_OTP", true, "", "",
-                                                    "", ""}).ok());
+  ASSERT_TRUE(
+      store_->AppendLoginRecord(LoginRecord{Uuid(9), now_, "PASSWORD_OTP", true, "", "", "", ""})
+          .ok());
   auto list = store_->ListLoginRecords(kAccount, 3);
   ASSERT_TRUE(list.ok()) << list.status();
   ASSERT_EQ(list->size(), 3u);
@@ -268,25 +288,35 @@ TEST_F(PgAuthStoreTest, LogoutByAnyTokenOfTheFamily) {
 
 TEST_F(PgAuthStoreTest, PurgeKeepsLiveDataAndHistory) {
   ASSERT_TRUE(store_->CreateSession(NewSession(Uuid(1), absl::Hours(1)), Token("old")).ok());
-  ASSERT_TRUE(store_->CreateSession(NewSession(Uuid(2), absl::Hours(48)), Token("live", absl::Hours(48))).ok());
-  ASSERT_TRUE(store_->AppendLoginRecord(LoginRecord{kAccount, now_, "PASSWORD_OTP", true, "", "",
-                                                    "", ""}).ok());
-  ASSERT_TRUE(store_->UpdateThrottles({"stale", "trusted"}, [&](std::vector<ThrottleState>& s) {
-    s[0].failures = 3;
-    s[0].last_failure_at = now_;
-    s[1].last_success_at = now_ + absl::Hours(24);
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(
+      store_->CreateSession(NewSession(Uuid(2), absl::Hours(48)), Token("live", absl::Hours(48)))
+          .ok());
+  ASSERT_TRUE(
+      store_->AppendLoginRecord(LoginRecord{kAccount, now_, "PASSWORD_OTP", true, "", "", "", ""})
+          .ok());
+  ASSERT_TRUE(store_
+                  ->UpdateThrottles({"stale", "trusted"},
+                                    [&](std::vector<ThrottleState>& s) {
+                                      s[0].failures = 3;
+                                      s[0].last_failure_at = now_;
+                                      s[1].last_success_at = now_ + absl::Hours(24);
+                                      return absl::OkStatus();
+                                    })
+                  .ok());
   auto n = store_->PurgeExpired(now_ + absl::Hours(26), absl::Hours(1), absl::Hours(24 * 30));
   ASSERT_TRUE(n.ok()) << n.status();
   EXPECT_FALSE(store_->GetSessionState(Uuid(1))->exists);
   EXPECT_TRUE(store_->GetSessionState(Uuid(2))->exists);
   EXPECT_EQ(store_->ListLoginRecords(kAccount, 10)->size(), 1u);
-  ASSERT_TRUE(store_->UpdateThrottles({"stale", "trusted"}, [&](std::vector<ThrottleState>& s) {
-    EXPECT_EQ(s[0].failures, 0);  // deleted, comes back as a zero state
-    EXPECT_TRUE(s[1].last_success_at.has_value());
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->UpdateThrottles({"stale", "trusted"},
+                                    [&](std::vector<ThrottleState>& s) {
+                                      EXPECT_EQ(s[0].failures,
+                                                0);  // deleted, comes back as a zero state
+                                      EXPECT_TRUE(s[1].last_success_at.has_value());
+                                      return absl::OkStatus();
+                                    })
+                  .ok());
 }
 
 }  // namespace

@@ -74,8 +74,7 @@ grpc::Status AuthGrpc::ResendLoginOtp(grpc::ServerContext* ctx, const v1::LoginF
   });
 }
 
-grpc::Status AuthGrpc::CompleteLogin(grpc::ServerContext* ctx,
-                                     const v1::CompleteLoginRequest* req,
+grpc::Status AuthGrpc::CompleteLogin(grpc::ServerContext* ctx, const v1::CompleteLoginRequest* req,
                                      v1::TokenResponse* out) {
   return server::Handle(ctx, [&]() -> absl::Status {
     auto t = domain_->CompleteLogin(req->login_flow_id(), req->otp());

@@ -1,7 +1,7 @@
 // The auth gRPC service end to end in one process: real PostgreSQL (DATABASE_URL), real
 // captcha store, real signing-key directory, and fake accounts/otp gRPC servers on port 0.
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -173,9 +173,9 @@ class AuthServiceTest : public ::testing::Test {
     store_ = std::make_unique<PgAuthStore>(pool_.get());
     accounts_ = std::make_unique<GrpcAccountsClient>(server::Dial(fakes_addr), absl::Seconds(3));
     otp_ = std::make_unique<GrpcOtpClient>(server::Dial(fakes_addr), absl::Seconds(3));
-    captcha_ = captcha::NewPgCaptchaChecker(pool_.get(), &clock_, &random_,
-                                            "captcha-test-key-0123456789",
-                                            captcha::Options{.expose_answer = true});
+    captcha_ =
+        captcha::NewPgCaptchaChecker(pool_.get(), &clock_, &random_, "captcha-test-key-0123456789",
+                                     captcha::IssuerOptions{.expose_answer = true});
     domain_ = std::make_unique<AuthDomain>(
         AuthDomain::Deps{store_.get(), accounts_.get(), otp_.get(), captcha_.get(), keys_.get(),
                          &clock_, &random_, nullptr},
@@ -185,8 +185,8 @@ class AuthServiceTest : public ::testing::Test {
         server::Options{.service_name = "auth", .grpc_port = 0, .metrics_port = -1}, &registry_);
     server_->Register(api_.get());
     ASSERT_TRUE(server_->Start().ok());
-    stub_ = v1::AuthService::NewStub(
-        server::Dial(absl::StrCat("127.0.0.1:", server_->grpc_port())));
+    stub_ =
+        v1::AuthService::NewStub(server::Dial(absl::StrCat("127.0.0.1:", server_->grpc_port())));
   }
 
   void TearDown() override {
@@ -201,8 +201,8 @@ class AuthServiceTest : public ::testing::Test {
     db_.reset();
   }
 
-  grpc::Status Start(const std::string& id_number, const std::string& password,
-                     v1::LoginFlow* flow, const std::string& ip = "203.0.113.7") {
+  grpc::Status Start(const std::string& id_number, const std::string& password, v1::LoginFlow* flow,
+                     const std::string& ip = "203.0.113.7") {
     grpc::ClientContext c1;
     v1::Captcha captcha;
     grpc::Status s = stub_->CreateCaptcha(&c1, v1::CreateCaptchaRequest(), &captcha);

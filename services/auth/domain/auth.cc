@@ -50,8 +50,8 @@ bool IsUuid(const std::string& s) {
 }
 
 absl::Status FlowNotFound() {
-  return status::NotFound("LOGIN_FLOW_NOT_FOUND", "login_flow_id",
-                          "Phiên đăng nhập không tồn tại.", "The login flow does not exist.");
+  return status::NotFound("LOGIN_FLOW_NOT_FOUND", "login_flow_id", "Phiên đăng nhập không tồn tại.",
+                          "The login flow does not exist.");
 }
 
 absl::Status RefreshTokenInvalid() {
@@ -61,8 +61,7 @@ absl::Status RefreshTokenInvalid() {
 }
 
 absl::Status DependencyUnavailable() {
-  return status::Unavailable("DEPENDENCY_UNAVAILABLE",
-                             "Hệ thống đang bận. Vui lòng thử lại sau.",
+  return status::Unavailable("DEPENDENCY_UNAVAILABLE", "Hệ thống đang bận. Vui lòng thử lại sau.",
                              "The service is temporarily unavailable. Please try again later.");
 }
 
@@ -109,8 +108,7 @@ absl::StatusOr<captcha::IssuedCaptcha> AuthDomain::CreateCaptcha() {
 }
 
 void AuthDomain::RecordHistory(const std::string& account_id, bool success,
-                               const std::string& reason, const ClientInfo& client,
-                               absl::Time at) {
+                               const std::string& reason, const ClientInfo& client, absl::Time at) {
   LoginRecord r;
   r.account_id = account_id;
   r.at = at;
@@ -168,9 +166,9 @@ absl::StatusOr<LoginFlowView> AuthDomain::StartPasswordLogin(const StartLoginReq
   }
   if (verdict->status == AccountStatus::kLocked) {
     RecordHistory(verdict->account_id, false, "ACCOUNT_LOCKED", client, now);
-    return status::PermissionDenied(
-        "ACCOUNT_LOCKED", "Tài khoản đã bị khóa. Vui lòng liên hệ bộ phận hỗ trợ.",
-        "The account is locked. Please contact support.");
+    return status::PermissionDenied("ACCOUNT_LOCKED",
+                                    "Tài khoản đã bị khóa. Vui lòng liên hệ bộ phận hỗ trợ.",
+                                    "The account is locked. Please contact support.");
   }
   if (verdict->status == AccountStatus::kClosed) {
     RecordHistory(verdict->account_id, false, "ACCOUNT_CLOSED", client, now);
@@ -347,8 +345,8 @@ absl::StatusOr<Tokens> AuthDomain::Refresh(const std::string& refresh_token) {
 absl::Status AuthDomain::Logout(const std::string& refresh_token) {
   auto raw = crypto::Base64UrlDecode(refresh_token);
   if (!raw.has_value() || raw->size() != kRefreshTokenBytes) return RefreshTokenInvalid();
-  auto sid = deps_.store->RevokeSessionByRefresh(RefreshHmac(refresh_token), deps_.clock->Now(),
-                                                 "LOGOUT");
+  auto sid =
+      deps_.store->RevokeSessionByRefresh(RefreshHmac(refresh_token), deps_.clock->Now(), "LOGOUT");
   if (!sid.ok()) return sid.status();
   if (!sid->has_value()) return RefreshTokenInvalid();
   introspector_.ForgetSession(**sid);
@@ -365,11 +363,11 @@ std::string AuthDomain::Jwks() {
   return keys == nullptr ? std::string("{\"keys\":[]}") : keys->jwks_json;
 }
 
-absl::StatusOr<std::vector<LoginRecord>> AuthDomain::ListLoginHistory(
-    const std::string& account_id, int limit) {
+absl::StatusOr<std::vector<LoginRecord>> AuthDomain::ListLoginHistory(const std::string& account_id,
+                                                                      int limit) {
   if (!IsUuid(account_id)) {
-    return status::InvalidArgument("ACCOUNT_ID_INVALID", "account_id",
-                                   "Mã tài khoản không hợp lệ.", "The account id is invalid.");
+    return status::InvalidArgument("ACCOUNT_ID_INVALID", "account_id", "Mã tài khoản không hợp lệ.",
+                                   "The account id is invalid.");
   }
   if (limit <= 0) limit = kDefaultHistoryLimit;
   limit = std::min(limit, kMaxHistoryLimit);

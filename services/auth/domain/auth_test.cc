@@ -41,10 +41,10 @@ class AuthTest : public ::testing::Test {
     ASSERT_TRUE(set.ok());
     keys_ = std::make_unique<StaticKeySource>(*set);
     accounts_.Add(FakeAccount{kCccd, kPassword, kAccountId, 2, "0912345678"});
-    domain_ = std::make_unique<AuthDomain>(
-        AuthDomain::Deps{&store_, &accounts_, &otp_, &captcha_, keys_.get(), &clock_, &random_,
-                         nullptr},
-        DeriveSecrets("test-secret"), AuthOptions{});
+    domain_ =
+        std::make_unique<AuthDomain>(AuthDomain::Deps{&store_, &accounts_, &otp_, &captcha_,
+                                                      keys_.get(), &clock_, &random_, nullptr},
+                                     DeriveSecrets("test-secret"), AuthOptions{});
   }
 
   StartLoginRequest Req(std::string id_number = kCccd, std::string password = kPassword,
@@ -352,8 +352,7 @@ TEST_F(AuthTest, LogoutWithAnAlreadyRotatedTokenStillEndsTheSession) {
 }
 
 TEST_F(AuthTest, HistoryListingValidatesAndLimits) {
-  EXPECT_EQ(status::ReasonOf(domain_->ListLoginHistory("nope", 10).status()),
-            "ACCOUNT_ID_INVALID");
+  EXPECT_EQ(status::ReasonOf(domain_->ListLoginHistory("nope", 10).status()), "ACCOUNT_ID_INVALID");
   for (int i = 0; i < 3; ++i) {
     Login();
     clock_.Advance(absl::Minutes(1));

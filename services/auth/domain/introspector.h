@@ -1,7 +1,7 @@
 // Access-token introspection for internal clients, built for ≥ 10 000 calls/s per replica:
 //  - a verified-token cache keyed by the SHA-256 of the whole token (so a tampered token never
-//    hits an entry), valid until the token's exp and for the key-set snapshot that verified it, so each
-//    token costs one ES256 verification;
+//    hits an entry), valid until the token's exp and for the key-set snapshot that verified it, so
+//    each token costs one ES256 verification;
 //  - a session-state cache (revoked? expired?) with a short TTL (default 1 s), so the database
 //    sees at most one query per session per TTL per replica. Bound on revocation latency: a
 //    session revoked through this replica is inactive at once (ForgetSession); one revoked
@@ -36,7 +36,7 @@ struct IntrospectOptions {
   std::string issuer;
   std::string audience;
   absl::Duration session_cache_ttl = absl::Seconds(1);
-  size_t max_cached_tokens = 100000;     // across all shards
+  size_t max_cached_tokens = 100000;    // across all shards
   size_t max_cached_sessions = 200000;  // across all shards
 };
 

@@ -34,8 +34,9 @@ class IntrospectorTest : public ::testing::Test {
     s.session_id = "sess-1";
     s.account_id = "acc-1";
     s.expires_at = clock_.Now() + absl::Hours(12);
-    ASSERT_TRUE(store_.CreateSession(s, RefreshRecord{"h1", "sess-1", clock_.Now(),
-                                                      clock_.Now() + absl::Minutes(30)})
+    ASSERT_TRUE(store_
+                    .CreateSession(s, RefreshRecord{"h1", "sess-1", clock_.Now(),
+                                                    clock_.Now() + absl::Minutes(30)})
                     .ok());
   }
 
@@ -122,7 +123,7 @@ TEST_F(IntrospectorTest, WrongIssuerAudienceOrMissingClaimsAreInactive) {
 TEST_F(IntrospectorTest, RevocationElsewhereIsSeenAfterTheCacheTtl) {
   std::string t = Token(Claims());
   ASSERT_TRUE(introspector_->Introspect(t).active);
-  store_.RevokeSession("sess-1", clock_.Now());  // another replica logged the user out
+  store_.RevokeSession("sess-1", clock_.Now());      // another replica logged the user out
   EXPECT_TRUE(introspector_->Introspect(t).active);  // within the 1 s bound
   clock_.Advance(absl::Seconds(1));
   EXPECT_FALSE(introspector_->Introspect(t).active);

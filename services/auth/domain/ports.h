@@ -53,8 +53,8 @@ class OtpPort {
  public:
   virtual ~OtpPort() = default;
   // Errors pass through with their reasons (e.g. RESOURCE_EXHAUSTED with retry_after_s).
-  virtual absl::StatusOr<OtpChallenge> Send(const std::string& request_id,
-                                            const std::string& phone, const std::string& purpose,
+  virtual absl::StatusOr<OtpChallenge> Send(const std::string& request_id, const std::string& phone,
+                                            const std::string& purpose,
                                             const std::string& subject) = 0;
   virtual absl::StatusOr<OtpChallenge> Resend(const std::string& challenge_id) = 0;
   // OK when the code is right (and consumed); otherwise the otp service's error.
@@ -123,11 +123,11 @@ struct RefreshRecord {
 };
 
 enum class RotateOutcome {
-  kRotated,   // old token marked used, new one stored; `session` set
-  kUnknown,   // no such token
-  kReused,    // the token had already been rotated (or logged out): the session is now revoked
-  kExpired,   // the token's idle time or the session's absolute time has passed
-  kRevoked,   // the session was revoked earlier (logout, reuse)
+  kRotated,  // old token marked used, new one stored; `session` set
+  kUnknown,  // no such token
+  kReused,   // the token had already been rotated (or logged out): the session is now revoked
+  kExpired,  // the token's idle time or the session's absolute time has passed
+  kRevoked,  // the session was revoked earlier (logout, reuse)
 };
 
 struct RotateResult {

@@ -16,8 +16,7 @@ int CeilSeconds(absl::Duration d) {
 
 absl::Status Throttled(absl::Duration wait) {
   return status::ResourceExhausted(
-      "LOGIN_THROTTLED",
-      "Bạn đã đăng nhập sai quá nhiều lần. Vui lòng thử lại sau ít phút.",
+      "LOGIN_THROTTLED", "Bạn đã đăng nhập sai quá nhiều lần. Vui lòng thử lại sau ít phút.",
       "Too many failed sign-in attempts. Please try again later.", CeilSeconds(wait));
 }
 
@@ -56,8 +55,7 @@ absl::Status LoginThrottle::CheckIp(const std::string& ip) {
   if (!count.ok()) return count.status();
   if (*count > options_.ip_limit) {
     return status::ResourceExhausted(
-        "LOGIN_IP_LIMITED",
-        "Có quá nhiều yêu cầu đăng nhập từ mạng của bạn. Vui lòng thử lại sau.",
+        "LOGIN_IP_LIMITED", "Có quá nhiều yêu cầu đăng nhập từ mạng của bạn. Vui lòng thử lại sau.",
         "Too many sign-in requests from your network. Please try again later.",
         CeilSeconds(start + absl::Seconds(window_s) - now));
   }
@@ -103,27 +101,27 @@ absl::Status LoginThrottle::Admit(const std::string& identifier_index, const std
 absl::Status LoginThrottle::RecordSuccess(const std::string& identifier_index,
                                           const std::string& ip) {
   absl::Time now = clock_->Now();
-  return store_->UpdateThrottles(
-      {PairKey(identifier_index, ip), IdentifierKey(identifier_index)},
-      [&](std::vector<ThrottleState>& states) -> absl::Status {
-        ThrottleState& pair = states[0];
-        pair.failures = 0;
-        pair.blocked_until.reset();
-        pair.last_failure_at.reset();
-        pair.last_success_at = now;
-        // The identifier-wide delay stays: other addresses may still be guessing.
-        states[1].failures = std::max(0, states[1].failures - 1);
-        return absl::OkStatus();
-      });
+  return store_->UpdateThrottles({PairKey(identifier_index, ip), IdentifierKey(identifier_index)},
+                                 [&](std::vector<ThrottleState>& states) -> absl::Status {
+                                   ThrottleState& pair = states[0];
+                                   pair.failures = 0;
+                                   pair.blocked_until.reset();
+                                   pair.last_failure_at.reset();
+                                   pair.last_success_at = now;
+                                   // The identifier-wide delay stays: other addresses may still be
+                                   // guessing.
+                                   states[1].failures = std::max(0, states[1].failures - 1);
+                                   return absl::OkStatus();
+                                 });
 }
 
 absl::Status LoginThrottle::Refund(const std::string& identifier_index, const std::string& ip) {
-  return store_->UpdateThrottles(
-      {PairKey(identifier_index, ip), IdentifierKey(identifier_index)},
-      [&](std::vector<ThrottleState>& states) -> absl::Status {
-        for (ThrottleState& s : states) s.failures = std::max(0, s.failures - 1);
-        return absl::OkStatus();
-      });
+  return store_->UpdateThrottles({PairKey(identifier_index, ip), IdentifierKey(identifier_index)},
+                                 [&](std::vector<ThrottleState>& states) -> absl::Status {
+                                   for (ThrottleState& s : states)
+                                     s.failures = std::max(0, s.failures - 1);
+                                   return absl::OkStatus();
+                                 });
 }
 
 }  // namespace dvc::auth

@@ -41,7 +41,7 @@ class GrpcAccountsClient final : public AccountsClient {
 class GrpcOtpClient final : public OtpClient {
  public:
   explicit GrpcOtpClient(std::shared_ptr<grpc::Channel> channel,
-                         absl::Duration deadline = absl::Seconds(5));
+                         absl::Duration deadline = absl::Seconds(8));
   absl::StatusOr<OtpChallenge> Send(const std::string& request_id, const std::string& phone,
                                     const std::string& purpose,
                                     const std::string& subject) override;

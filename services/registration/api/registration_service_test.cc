@@ -180,7 +180,7 @@ class RegistrationServiceTest : public ::testing::Test {
     ASSERT_TRUE(cipher.ok());
     cipher_ = std::make_unique<crypto::FieldCipher>(std::move(*cipher));
     store_ = std::make_unique<PgFlowStore>(pool_.get(), cipher_.get());
-    captcha::Options co;
+    captcha::IssuerOptions co;
     co.expose_answer = true;
     captcha_ = captcha::NewPgCaptchaChecker(pool_.get(), &clock_, &random_, "captcha-key", co);
     idv_client_ = std::make_unique<GrpcIdvClient>(peer, absl::Milliseconds(500));

@@ -87,8 +87,7 @@ absl::Status FakeAuthStore::CreateSession(const Session& session, const RefreshR
 }
 
 absl::StatusOr<RotateResult> FakeAuthStore::RotateRefreshToken(const std::string& old_hmac,
-                                                               RefreshRecord next,
-                                                               absl::Time now) {
+                                                               RefreshRecord next, absl::Time now) {
   std::lock_guard<std::mutex> l(mu_);
   RotateResult r;
   auto it = tokens_.find(old_hmac);
@@ -210,18 +209,15 @@ void FakeAccounts::set_fail(absl::Status s) {
 
 // ---- FakeOtp ---------------------------------------------------------------------------------
 
-absl::StatusOr<OtpChallenge> FakeOtp::Send(const std::string& request_id,
-                                           const std::string& phone,
-                                           const std::string& purpose,
-                                           const std::string& subject) {
+absl::StatusOr<OtpChallenge> FakeOtp::Send(const std::string& request_id, const std::string& phone,
+                                           const std::string& purpose, const std::string& subject) {
   std::lock_guard<std::mutex> l(mu_);
   if (!send_error_.ok()) return send_error_;
   std::string challenge_id = absl::StrCat("ch-", sent_.size() + 1);
   sent_.push_back({request_id, phone, purpose, subject, challenge_id, next_code_});
   codes_[challenge_id] = {next_code_, false};
   absl::Time now = clock_->Now();
-  return OtpChallenge{challenge_id, "091****678", now + absl::Minutes(5),
-                      now + absl::Seconds(60)};
+  return OtpChallenge{challenge_id, "091****678", now + absl::Minutes(5), now + absl::Seconds(60)};
 }
 
 absl::StatusOr<OtpChallenge> FakeOtp::Resend(const std::string& challenge_id) {
@@ -232,8 +228,7 @@ absl::StatusOr<OtpChallenge> FakeOtp::Resend(const std::string& challenge_id) {
   }
   it->second = {next_code_, false};
   absl::Time now = clock_->Now();
-  return OtpChallenge{challenge_id, "091****678", now + absl::Minutes(5),
-                      now + absl::Seconds(60)};
+  return OtpChallenge{challenge_id, "091****678", now + absl::Minutes(5), now + absl::Seconds(60)};
 }
 
 absl::Status FakeOtp::Verify(const std::string& challenge_id, const std::string& code,
