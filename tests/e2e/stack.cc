@@ -61,14 +61,14 @@ Stack::Stack() {
 
 Person Stack::NewPerson() {
   static std::mt19937_64 rng(Seed());
-  // CCCD 001 (Hà Nội), G=0 (male, 1900s), YY=90, then 6 random digits; VinaPhone 091 number.
+  // CCCD 001 (Hà Nội), G=1 (female, 1900s), YY=90, then 6 random digits; VinaPhone 091 number.
   Person p;
-  p.cccd = absl::StrCat("0010", "90", absl::StrFormat("%06d", static_cast<int>(rng() % 1000000)));
+  p.cccd = absl::StrCat("0011", "90", absl::StrFormat("%06d", static_cast<int>(rng() % 1000000)));
   p.full_name = "Nguyễn Thị Kiểm Thử";
   p.date_of_birth = "1990-07-15";
   p.phone = absl::StrFormat("091%07d", static_cast<int>(rng() % 10000000));
   std::string body = absl::StrFormat(
-      R"({"cccd":"%s","full_name":"%s","date_of_birth":"%s","gender":"FEMALE",)"
+      R"({"cccd":"%s","full_name":"%s","date_of_birth":"%s","gender":"female",)"
       R"("place_of_birth":"Hà Nội","hometown":"Hà Nội","permanent_address":"Hà Nội",)"
       R"("phones":["%s"]})",
       p.cccd, p.full_name, p.date_of_birth, p.phone);

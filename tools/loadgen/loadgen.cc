@@ -303,7 +303,7 @@ int Registration(config::Source& src) {
         std::string cccd = Cccd(k), dob = BirthDate(k);
         std::string phone = absl::StrFormat("088%07d", k % 10000000);
         std::string person = absl::StrFormat(
-            R"({"cccd":"%s","full_name":"Lê Thị Đăng Ký","date_of_birth":"%s","gender":"FEMALE","phones":["%s"]})",
+            R"({"cccd":"%s","full_name":"Lê Thị Đăng Ký","date_of_birth":"%s","gender":"male","phones":["%s"]})",
             cccd, dob, phone);
         http.Do({.method = "POST", .url = Env("SIM_TELCO_URL") + "/admin/people",
                  .headers = {{"Content-Type", "application/json"}}, .body = person});
