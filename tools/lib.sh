@@ -33,12 +33,20 @@ pg_start() {
     rm -rf "$dir"; mkdir -p "$dir"; chown postgres:postgres "$dir"
     runuser -u postgres -- "$PG_BIN/initdb" -D "$dir" -A trust -U app -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
-  # A stale postmaster.pid from a killed run would block the start.
-  if [ -f "$dir/postmaster.pid" ] && ! runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+  if runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+    # Already running (an earlier session's cluster in this state folder): reuse it as it is.
+    port=$(sed -n 4p "$dir/postmaster.pid")
+    PG_REUSED=1
+  else
+    # A stale postmaster.pid from a killed run would block the start.
     rm -f "$dir/postmaster.pid"
+    if ! runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400" start >/dev/null; then
+      log "PostgreSQL did not start; its log says:"; tail -5 "$dir/server.log" >&2
+      return 1
+    fi
+    PG_REUSED=0
   fi
-  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off" start >/dev/null
   export DATABASE_URL="postgresql://app@127.0.0.1:$port/postgres"
   PG_PORT=$port
 }
@@ -85,9 +93,9 @@ stack_start() {
   local envf="$STATE_DIR/stack.env"; : > "$envf"
 
   if [ -z "${DATABASE_URL:-}" ]; then
-    if [ "$mode" = dev ]; then pg_start 55432; else pg_start; fi
+    if [ "$mode" = dev ]; then pg_start 55432 || return 1; else pg_start || return 1; fi
     log "PostgreSQL          $DATABASE_URL  (data: $STATE_DIR/pg)"
-    echo "STACK_OWNS_PG=1" >> "$envf"
+    [ "$PG_REUSED" = 0 ] && echo "STACK_OWNS_PG=1" >> "$envf"
   else
     log "PostgreSQL          $DATABASE_URL  (given)"
   fi
