@@ -1,5 +1,6 @@
 #include "libs/config/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -40,8 +41,12 @@ std::map<std::string, std::string> ParseArgs(const std::vector<std::string>& arg
 
 }  // namespace
 
-Source::Source(int argc, char** argv) {
+Source::Source(int argc, char** argv, const std::set<std::string>& subcommands) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && subcommands.count(args[0]) > 0) {
+    subcommand_ = args[0];
+    args.erase(args.begin());
+  }
   flags_ = ParseArgs(args, &errors_);
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     std::string kv(*e);
@@ -79,6 +84,15 @@ std::string Source::String(const std::string& name, const std::string& def,
   if (!Lookup(name, &v)) v = def;
   if (required && v.empty()) Error(absl::StrCat(name, ": required (", help, ")"));
   effective_.emplace_back(name, v);
+  return v;
+}
+
+std::string Source::Enum(const std::string& name, const std::string& def,
+                         const std::string& help, const std::vector<std::string>& allowed) {
+  std::string v = String(name, def, absl::StrCat(help, " [", absl::StrJoin(allowed, "|"), "]"));
+  if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+    Error(absl::StrCat(name, ": '", v, "' is not one of ", absl::StrJoin(allowed, ", ")));
+  }
   return v;
 }
 

@@ -24,12 +24,16 @@ namespace dvc::config {
 
 class Source final {
  public:
-  Source(int argc, char** argv);
+  // `subcommands`: words accepted as the first argument (e.g. {"migrate"}); see subcommand().
+  Source(int argc, char** argv, const std::set<std::string>& subcommands = {});
   // For tests: explicit args and environment.
   Source(std::vector<std::string> args, std::map<std::string, std::string> env);
 
   std::string String(const std::string& name, const std::string& def, const std::string& help,
                      bool required = false);
+  // A string that must be one of `allowed`.
+  std::string Enum(const std::string& name, const std::string& def, const std::string& help,
+                   const std::vector<std::string>& allowed);
   int Int(const std::string& name, int def, const std::string& help, int min, int max);
   bool Bool(const std::string& name, bool def, const std::string& help);
   absl::Duration Duration(const std::string& name, absl::Duration def, const std::string& help);
@@ -41,6 +45,8 @@ class Source final {
   absl::Status Finish();
   // Human-readable effective configuration with secrets redacted (for start-up logs).
   std::string Describe() const;
+  // The sub-command given as the first argument ("" when none).
+  const std::string& subcommand() const { return subcommand_; }
 
  private:
   bool Lookup(const std::string& name, std::string* value);
@@ -53,6 +59,7 @@ class Source final {
   std::vector<std::pair<std::string, std::string>> effective_;
   std::string usage_;
   bool help_ = false;
+  std::string subcommand_;
 };
 
 }  // namespace dvc::config

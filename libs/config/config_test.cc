@@ -59,6 +59,21 @@ TEST(Config, DescribeHidesUrlPasswords) {
   EXPECT_EQ(src.Describe().find("hunter2"), std::string::npos);
 }
 
+TEST(Config, SubcommandAndEnum) {
+  char a0[] = "svc", a1[] = "migrate", a2[] = "--log_level=loud";
+  char* argv[] = {a0, a1, a2};
+  Source src(3, argv, {"migrate"});
+  EXPECT_EQ(src.subcommand(), "migrate");
+  src.Enum("log_level", "info", "verbosity", {"debug", "info", "warn", "error"});
+  absl::Status s = src.Finish();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(std::string(s.message()).find("log_level: 'loud' is not one of"), std::string::npos);
+  char* argv2[] = {a0, a1};
+  Source plain(2, argv2);
+  EXPECT_EQ(plain.subcommand(), "");
+  EXPECT_FALSE(plain.Finish().ok());  // an unexpected positional argument
+}
+
 TEST(Config, Bools) {
   Source src({"--dev=yes", "--x=maybe"}, {});
   EXPECT_TRUE(src.Bool("dev", false, "dev"));

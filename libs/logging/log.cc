@@ -58,6 +58,13 @@ void Init(absl::string_view service, Level min_level) {
   g_min = min_level;
 }
 
+Level LevelFromName(absl::string_view name) {
+  if (name == "debug") return Level::kDebug;
+  if (name == "warn") return Level::kWarn;
+  if (name == "error") return Level::kError;
+  return Level::kInfo;
+}
+
 void SetSink(void (*sink)(const std::string&)) {
   std::lock_guard<std::mutex> l(g_mu);
   g_sink = sink;

@@ -11,6 +11,7 @@
 #include <initializer_list>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 
@@ -21,6 +22,10 @@ enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 using Field = std::pair<absl::string_view, std::string>;
 
 void Init(absl::string_view service, Level min_level);
+// "debug" | "info" | "warn" | "error" (anything else: info). Validate with
+// config::Source::Enum(…, kLevelNames) first.
+Level LevelFromName(absl::string_view name);
+inline const std::vector<std::string> kLevelNames = {"debug", "info", "warn", "error"};
 void SetSink(void (*sink)(const std::string& line));  // tests; nullptr restores stderr
 
 void Write(Level level, absl::string_view msg, std::initializer_list<Field> fields = {});

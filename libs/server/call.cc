@@ -1,6 +1,9 @@
 #include "libs/server/call.h"
 
+#include <algorithm>
+
 #include "absl/random/random.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
@@ -32,11 +35,6 @@ std::string RequestIdOf(const grpc::ServerContext* ctx) {
 std::string PeerIp(const grpc::ServerContext* ctx) {
   if (ctx == nullptr) return "";
   std::string peer = ctx->peer();  // "ipv4:127.0.0.1:5555" or "ipv6:[::1]:5555"
-  const auto& md = ctx->client_metadata();
-  if (auto it = md.find("x-forwarded-for"); it != md.end()) {
-    std::string v(it->second.data(), it->second.size());
-    return v.substr(0, v.find(','));
-  }
   if (absl::StartsWith(peer, "ipv4:")) {
     std::string rest = peer.substr(5);
     return rest.substr(0, rest.rfind(':'));
@@ -44,6 +42,26 @@ std::string PeerIp(const grpc::ServerContext* ctx) {
   if (absl::StartsWith(peer, "ipv6:[")) {
     std::string rest = peer.substr(6);
     return rest.substr(0, rest.find(']'));
+  }
+  return peer;
+}
+
+std::string ClientIp(const grpc::ServerContext* ctx, const std::string& claimed,
+                     const std::vector<std::string>& trusted_proxies) {
+  std::string peer = PeerIp(ctx);
+  if (std::find(trusted_proxies.begin(), trusted_proxies.end(), peer) == trusted_proxies.end()) {
+    return peer;
+  }
+  if (!claimed.empty()) return claimed.substr(0, 64);
+  if (ctx != nullptr) {
+    const auto& md = ctx->client_metadata();
+    if (auto it = md.find("x-forwarded-for"); it != md.end()) {
+      std::string v(it->second.data(), it->second.size());
+      size_t comma = v.rfind(',');
+      std::string last = comma == std::string::npos ? v : v.substr(comma + 1);
+      last = std::string(absl::StripAsciiWhitespace(last));
+      if (!last.empty()) return last.substr(0, 64);
+    }
   }
   return peer;
 }

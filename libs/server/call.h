@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -18,8 +19,14 @@ inline constexpr char kRequestIdHeader[] = "x-request-id";
 // The caller's x-request-id (sanitised, ≤ 64 chars) or a fresh random one.
 std::string RequestIdOf(const grpc::ServerContext* ctx);
 std::string NewRequestId();
-// Client address "ip" without port, for login history and throttles.
+// The transport peer's address ("ip", no port).
 std::string PeerIp(const grpc::ServerContext* ctx);
+// The end user's address for throttles and login history. A caller-supplied address (the
+// request's own field, else the rightmost X-Forwarded-For entry) is believed only when the
+// transport peer is one of `trusted_proxies` (the REST gateway); anyone else is identified by
+// the peer address, so a client cannot pick the address its attempts are counted under.
+std::string ClientIp(const grpc::ServerContext* ctx, const std::string& claimed,
+                     const std::vector<std::string>& trusted_proxies);
 
 // Runs a handler body with the request id in the log scope and maps its status to gRPC:
 //   return server::Handle(ctx, [&] { return impl_.DoThing(...); });

@@ -14,11 +14,22 @@ grpc::Status ToGrpcStatus(const absl::Status& s) {
   auto code = static_cast<grpc::StatusCode>(static_cast<int>(s.code()));
   auto info = GetErrorInfo(s);
   if (!info.has_value()) {
-    // Statuses without our payload come from libraries; their text may hold internals.
-    if (s.code() == absl::StatusCode::kInternal || s.code() == absl::StatusCode::kUnknown) {
-      return ToGrpcStatus(Internal());
+    // Statuses without our payload come from libraries or transports (e.g. a peer's connection
+    // failure); their text may hold addresses or internals, so the client gets a generic error
+    // with the same retry semantics.
+    switch (s.code()) {
+      case absl::StatusCode::kUnavailable:
+      case absl::StatusCode::kDeadlineExceeded:
+      case absl::StatusCode::kAborted:
+      case absl::StatusCode::kResourceExhausted:
+        return ToGrpcStatus(MakeError(
+            s.code(), ErrorInfo{"TEMPORARILY_UNAVAILABLE", "",
+                                "Hệ thống đang bận hoặc tạm thời gián đoạn, vui lòng thử lại sau ít phút.",
+                                "The service is busy or temporarily unavailable; please try again in a few minutes.",
+                                {}}));
+      default:
+        return ToGrpcStatus(Internal());
     }
-    return grpc::Status(code, std::string(s.message()));
   }
   google::rpc::Status rpc;
   rpc.set_code(static_cast<int>(s.code()));

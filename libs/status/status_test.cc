@@ -47,6 +47,20 @@ TEST(GrpcStatus, BareInternalErrorsAreScrubbed) {
   EXPECT_EQ(ReasonOf(FromGrpcStatus(g)), "INTERNAL");
 }
 
+TEST(GrpcStatus, BareTransportErrorsKeepTheirCodeButNotTheirText) {
+  grpc::Status g =
+      ToGrpcStatus(absl::UnavailableError("failed to connect to all addresses; ipv4:10.1.2.3:50053"));
+  EXPECT_EQ(g.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(g.error_message().find("10.1.2.3"), std::string::npos);
+  auto info = GetErrorInfo(FromGrpcStatus(g));
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->reason, "TEMPORARILY_UNAVAILABLE");
+  EXPECT_FALSE(info->message_vi.empty());
+  g = ToGrpcStatus(absl::InvalidArgumentError("bad protobuf field 7"));
+  EXPECT_EQ(g.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(g.error_message().find("protobuf"), std::string::npos);
+}
+
 TEST(GrpcStatus, OkMapsToOk) {
   EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
   EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK).ok());

@@ -37,26 +37,21 @@ int Fail(const absl::Status& s) {
 
 int Run(int argc, char** argv) {
   server::InstallSignalMask();
-  bool migrate_only = argc > 1 && std::strcmp(argv[1], "migrate") == 0;
-  std::vector<char*> args(argv, argv + argc);
-  if (migrate_only) args.erase(args.begin() + 1);
-  config::Source src(static_cast<int>(args.size()), args.data());
+  config::Source src(argc, argv, {"migrate"});
+  const bool migrate_only = src.subcommand() == "migrate";
   Config cfg;
   cfg.grpc_port = src.Int("grpc_port", 50056, "gRPC listen port", 0, 65535);
   cfg.metrics_port = src.Int("metrics_port", 51056, "HTTP port for /metrics and /healthz", -1, 65535);
   cfg.database_url = src.String("database_url", "", "PostgreSQL URL of the accounts database", true);
   cfg.db_pool_size = src.Int("db_pool_size", 16, "PostgreSQL connections", 1, 512);
   cfg.kafka_brokers = src.String("kafka_brokers", "", "Kafka bootstrap servers", !migrate_only);
-  cfg.log_level = src.String("log_level", "info", "debug|info|warn|error");
+  cfg.log_level = src.Enum("log_level", "info", "log verbosity", log::kLevelNames);
   cfg.pii_key = src.Secret("pii_key", "base64 32-byte key sealing personal data", !migrate_only);
   cfg.argon2.m_kib = src.Int("argon2_m_kib", 19456, "Argon2id memory (KiB)", 7168, 1 << 20);
   cfg.argon2.t = src.Int("argon2_t", 2, "Argon2id iterations", 1, 10);
   cfg.argon2.p = src.Int("argon2_p", 1, "Argon2id lanes", 1, 8);
   if (auto s = src.Finish(); !s.ok()) return Fail(s);
-  log::Init("accounts", cfg.log_level == "debug"  ? log::Level::kDebug
-                        : cfg.log_level == "warn" ? log::Level::kWarn
-                        : cfg.log_level == "error" ? log::Level::kError
-                                                   : log::Level::kInfo);
+  log::Init("accounts", log::LevelFromName(cfg.log_level));
 
   pg::Pool pool({.url = cfg.database_url, .size = cfg.db_pool_size});
   if (auto s = pg::Migrate(pool, migrations::Files()); !s.ok()) return Fail(s);

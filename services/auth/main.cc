@@ -4,8 +4,10 @@
 #include <cstdio>
 #include <cstring>
 #include <thread>
+#include <memory>
 #include <vector>
 
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "libs/captcha_issuer/captcha_issuer.h"
 #include "libs/clock/clock.h"
@@ -31,6 +33,7 @@ namespace {
 struct Config {
   int grpc_port, metrics_port, db_pool_size;
   std::string database_url, log_level, accounts_addr, otp_addr, signing_key_dir;
+  std::vector<std::string> trusted_proxies;
   std::string captcha_hmac_key, token_hmac_key;
   bool dev_expose_captcha;
   absl::Duration accounts_deadline, otp_deadline, signing_key_reload, purge_interval;
@@ -42,19 +45,10 @@ int Fail(const absl::Status& s) {
   return 2;
 }
 
-log::Level LevelOf(const std::string& s) {
-  if (s == "debug") return log::Level::kDebug;
-  if (s == "warn") return log::Level::kWarn;
-  if (s == "error") return log::Level::kError;
-  return log::Level::kInfo;
-}
-
 int Run(int argc, char** argv) {
   server::InstallSignalMask();
-  const bool migrate_only = argc > 1 && std::strcmp(argv[1], "migrate") == 0;
-  std::vector<char*> args(argv, argv + argc);
-  if (migrate_only) args.erase(args.begin() + 1);
-  config::Source src(static_cast<int>(args.size()), args.data());
+  config::Source src(argc, argv, {"migrate"});
+  const bool migrate_only = src.subcommand() == "migrate";
   const bool serve = !migrate_only;
 
   Config cfg;
@@ -63,12 +57,17 @@ int Run(int argc, char** argv) {
                              "HTTP port for /metrics and /healthz (-1: off)", -1, 65535);
   cfg.database_url = src.String("database_url", "", "PostgreSQL URL of the auth database", true);
   cfg.db_pool_size = src.Int("db_pool_size", 16, "PostgreSQL connections", 1, 512);
-  cfg.log_level = src.String("log_level", "info", "debug|info|warn|error");
+  cfg.log_level = src.Enum("log_level", "info", "log verbosity", log::kLevelNames);
   cfg.accounts_addr = src.String("accounts_addr", "", "accounts service host:port", serve);
   cfg.otp_addr = src.String("otp_addr", "", "otp service host:port", serve);
   cfg.accounts_deadline =
       src.Duration("accounts_deadline", absl::Seconds(3), "deadline of calls to accounts");
-  cfg.otp_deadline = src.Duration("otp_deadline", absl::Seconds(5), "deadline of calls to otp");
+  // Longer than otp's SMS gateway timeout (5s): SendOtp waits for the delivery.
+  cfg.otp_deadline = src.Duration("otp_deadline", absl::Seconds(8), "deadline of calls to otp");
+  cfg.trusted_proxies = absl::StrSplit(
+      src.String("trusted_proxies", "",
+                 "comma-separated peer IPs (the REST gateway) allowed to state the client IP"),
+      ',', absl::SkipEmpty());
   cfg.captcha_hmac_key = src.Secret("captcha_hmac_key", "HMAC key of captcha answers", serve);
   cfg.token_hmac_key =
       src.Secret("token_hmac_key", "secret for refresh-token HMACs and blind indexes", serve);
@@ -106,7 +105,7 @@ int Run(int argc, char** argv) {
   t.ip_limit = src.Int("login_ip_limit", 300, "logins per IP per window", 1, 1000000);
   t.ip_window = src.Duration("login_ip_window", absl::Minutes(5), "window of login_ip_limit");
   if (auto s = src.Finish(); !s.ok()) return Fail(s);
-  log::Init("auth", LevelOf(cfg.log_level));
+  log::Init("auth", log::LevelFromName(cfg.log_level));
 
   std::vector<std::string> problems;
   if (serve && cfg.token_hmac_key.size() < 16) problems.push_back("token_hmac_key: too short");
@@ -137,12 +136,14 @@ int Run(int argc, char** argv) {
   auto captcha =
       captcha::NewPgCaptchaChecker(&pool, &clock, &random, cfg.captcha_hmac_key,
                                    captcha::IssuerOptions{.expose_answer = cfg.dev_expose_captcha});
-  BackgroundQueue background;
+  // Tasks capture the domain: the queue is drained (reset below) before the domain goes away.
+  auto background = std::make_unique<BackgroundQueue>();
+  BackgroundQueue* queue = background.get();
   AuthDomain domain(
       AuthDomain::Deps{&store, &accounts, &otp, captcha.get(), keys->get(), &clock, &random,
-                       [&background](std::function<void()> fn) { background.Post(std::move(fn)); }},
+                       [queue](std::function<void()> fn) { queue->Post(std::move(fn)); }},
       DeriveSecrets(cfg.token_hmac_key), cfg.auth);
-  AuthGrpc api(&domain);
+  AuthGrpc api(&domain, cfg.trusted_proxies);
 
   metrics::Registry registry;
   auto& pool_in_use =
@@ -184,6 +185,7 @@ int Run(int argc, char** argv) {
   srv.Shutdown();
   stop.Notify();
   maintenance.join();
+  background.reset();
   return 0;
 }
 

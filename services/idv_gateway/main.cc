@@ -34,16 +34,6 @@ struct Config {
   dvc::idv::WiringOptions wiring;
 };
 
-bool ParseLevel(const std::string& s, dvc::log::Level* out) {
-  const std::string l = absl::AsciiStrToLower(s);
-  if (l == "debug") *out = dvc::log::Level::kDebug;
-  else if (l == "info") *out = dvc::log::Level::kInfo;
-  else if (l == "warn" || l == "warning") *out = dvc::log::Level::kWarn;
-  else if (l == "error") *out = dvc::log::Level::kError;
-  else return false;
-  return true;
-}
-
 bool IsHttpUrl(const std::string& u) {
   return (absl::StartsWith(u, "http://") && u.size() > 7) ||
          (absl::StartsWith(u, "https://") && u.size() > 8);
@@ -51,16 +41,9 @@ bool IsHttpUrl(const std::string& u) {
 
 int Run(int argc, char** argv) {
   dvc::server::InstallSignalMask();
-  // `idv_gateway migrate …`: apply the migrations and exit (Kubernetes job). config::Source
-  // rejects positional arguments, so the sub-command is taken out first.
-  std::vector<char*> args(argv, argv + argc);
-  bool migrate_only = false;
-  if (args.size() > 1 && std::string(args[1]) == "migrate") {
-    migrate_only = true;
-    args.erase(args.begin() + 1);
-  }
-
-  dvc::config::Source src(static_cast<int>(args.size()), args.data());
+  // `idv_gateway migrate …`: apply the migrations and exit (Kubernetes job).
+  dvc::config::Source src(argc, argv, {"migrate"});
+  const bool migrate_only = src.subcommand() == "migrate";
   Config cfg;
   cfg.grpc_port = src.Int("grpc_port", 50054, "gRPC listen port", 0, 65535);
   cfg.metrics_port = src.Int("metrics_port", cfg.grpc_port + 1000,
@@ -68,7 +51,7 @@ int Run(int argc, char** argv) {
   cfg.database_url = src.String("database_url", "", "PostgreSQL URL of idv_gateway's database",
                                 /*required=*/true);
   cfg.db_pool_size = src.Int("db_pool_size", 8, "PostgreSQL connections", 1, 256);
-  cfg.log_level = src.String("log_level", "info", "debug|info|warn|error");
+  cfg.log_level = src.Enum("log_level", "info", "log verbosity", dvc::log::kLevelNames);
   auto& w = cfg.wiring;
   // The provider URLs are required to serve, not to migrate.
   w.telco_url = src.String("telco_url", "", "base URL of the telco subscriber-check API",
@@ -96,10 +79,6 @@ int Run(int argc, char** argv) {
     }
     problems.push_back(std::string(st.message()));
   }
-  dvc::log::Level level = dvc::log::Level::kInfo;
-  if (!ParseLevel(cfg.log_level, &level)) {
-    problems.push_back(absl::StrCat("--log_level: unknown level \"", cfg.log_level, "\""));
-  }
   if (!migrate_only) {
     if (!w.telco_url.empty() && !IsHttpUrl(w.telco_url)) {
       problems.push_back("--telco_url: must be an http:// or https:// URL");
@@ -122,7 +101,7 @@ int Run(int argc, char** argv) {
     return 2;
   }
 
-  dvc::log::Init("idv_gateway", level);
+  dvc::log::Init("idv_gateway", dvc::log::LevelFromName(cfg.log_level));
   dvc::log::Info("config", {{"effective", src.Describe()}});
   if (w.retry.budget < w.retry.attempt_timeout) {
     dvc::log::Warn("config.budget_below_timeout",

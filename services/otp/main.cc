@@ -43,19 +43,10 @@ int Fail(const std::string& msg) {
   return 2;
 }
 
-log::Level ParseLevel(const std::string& l) {
-  if (l == "debug") return log::Level::kDebug;
-  if (l == "warn") return log::Level::kWarn;
-  if (l == "error") return log::Level::kError;
-  return log::Level::kInfo;
-}
-
 int Run(int argc, char** argv) {
   server::InstallSignalMask();
-  const bool migrate_only = argc > 1 && std::strcmp(argv[1], "migrate") == 0;
-  std::vector<char*> args(argv, argv + argc);
-  if (migrate_only) args.erase(args.begin() + 1);
-  config::Source src(static_cast<int>(args.size()), args.data());
+  config::Source src(argc, argv, {"migrate"});
+  const bool migrate_only = src.subcommand() == "migrate";
 
   Config cfg;
   cfg.grpc_port = src.Int("grpc_port", 50053, "gRPC listen port", 0, 65535);
@@ -63,7 +54,7 @@ int Run(int argc, char** argv) {
                              "HTTP port for /metrics and /healthz (-1: off)", -1, 65535);
   cfg.database_url = src.String("database_url", "", "PostgreSQL URL of the otp database", true);
   cfg.db_pool_size = src.Int("db_pool_size", 16, "PostgreSQL connections", 1, 512);
-  cfg.log_level = src.String("log_level", "info", "debug|info|warn|error");
+  cfg.log_level = src.Enum("log_level", "info", "log verbosity", log::kLevelNames);
   cfg.sms_url = src.String("sms_url", "", "SMS gateway base URL (POST <url>/v1/sms)",
                            !migrate_only);
   cfg.sms_sender = src.String("sms_sender", "DVCQG", "SMS sender name (brand)");
@@ -130,7 +121,7 @@ int Run(int argc, char** argv) {
     return 2;
   }
   o.sms_sender = cfg.sms_sender;
-  log::Init("otp", ParseLevel(cfg.log_level));
+  log::Init("otp", log::LevelFromName(cfg.log_level));
 
   pg::Pool pool({.url = cfg.database_url, .size = cfg.db_pool_size});
   if (auto s = pg::Migrate(pool, migrations::Files()); !s.ok()) {

@@ -50,16 +50,6 @@ struct Config {
   bool dev_expose_captcha = false;
 };
 
-bool ParseLevel(const std::string& s, log::Level* out) {
-  const std::string l = absl::AsciiStrToLower(s);
-  if (l == "debug") *out = log::Level::kDebug;
-  else if (l == "info") *out = log::Level::kInfo;
-  else if (l == "warn" || l == "warning") *out = log::Level::kWarn;
-  else if (l == "error") *out = log::Level::kError;
-  else return false;
-  return true;
-}
-
 // Deletes flows some time after they expired, every few minutes, until stopped.
 class Purger final {
  public:
@@ -103,25 +93,16 @@ class Purger final {
 int Main(int argc, char** argv) {
   server::InstallSignalMask();
 
-  // `migrate` is a sub-command, not a flag: strip it before the config sees the arguments.
-  bool migrate_only = false;
-  std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    if (i > 0 && std::strcmp(argv[i], "migrate") == 0 && !migrate_only) {
-      migrate_only = true;
-      continue;
-    }
-    args.push_back(argv[i]);
-  }
-
-  config::Source src(static_cast<int>(args.size()), args.data());
+  // `registration migrate`: apply the migrations and exit (Kubernetes job).
+  config::Source src(argc, argv, {"migrate"});
+  const bool migrate_only = src.subcommand() == "migrate";
   Config cfg;
   cfg.grpc_port = src.Int("grpc_port", 50051, "gRPC listen port", 1, 65535);
   cfg.metrics_port = src.Int("metrics_port", cfg.grpc_port + 1000,
                              "HTTP port of /metrics and /healthz", 1, 65535);
   cfg.database_url = src.String("database_url", "", "PostgreSQL URL of this service's database",
                                 /*required=*/true);
-  cfg.log_level = src.String("log_level", "info", "debug | info | warn | error");
+  cfg.log_level = src.Enum("log_level", "info", "log verbosity", log::kLevelNames);
   cfg.db_pool_size = src.Int("db_pool_size", 16,
                              "PostgreSQL connections (a step holds one during its peer calls)",
                              1, 512);
@@ -140,8 +121,6 @@ int Main(int argc, char** argv) {
 
   std::vector<std::string> problems;
   if (absl::Status s = src.Finish(); !s.ok()) problems.push_back(std::string(s.message()));
-  log::Level level = log::Level::kInfo;
-  if (!ParseLevel(cfg.log_level, &level)) problems.push_back("log_level: unknown level");
   absl::StatusOr<PiiKeys> keys = DerivePiiKeys(cfg.pii_key);
   if (!cfg.pii_key.empty() && !keys.ok()) problems.push_back(std::string(keys.status().message()));
   if (cfg.flow_ttl <= absl::ZeroDuration()) problems.push_back("flow_ttl: must be positive");
@@ -151,7 +130,7 @@ int Main(int argc, char** argv) {
     return 2;
   }
 
-  log::Init("registration", level);
+  log::Init("registration", log::LevelFromName(cfg.log_level));
   log::Info("registration.config", {{"config", src.Describe()}});
 
   pg::Pool pool({.url = cfg.database_url, .size = cfg.db_pool_size});

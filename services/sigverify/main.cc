@@ -32,28 +32,11 @@ struct Config {
   std::string trust_store;
 };
 
-bool ParseLevel(const std::string& s, dvc::log::Level* out) {
-  const std::string l = absl::AsciiStrToLower(s);
-  if (l == "debug") *out = dvc::log::Level::kDebug;
-  else if (l == "info") *out = dvc::log::Level::kInfo;
-  else if (l == "warn" || l == "warning") *out = dvc::log::Level::kWarn;
-  else if (l == "error") *out = dvc::log::Level::kError;
-  else return false;
-  return true;
-}
-
 int Run(int argc, char** argv) {
   dvc::server::InstallSignalMask();
-  // `sigverify migrate …`: apply the migrations and exit (Kubernetes job). config::Source
-  // rejects positional arguments, so the sub-command is taken out first.
-  std::vector<char*> args(argv, argv + argc);
-  bool migrate_only = false;
-  if (args.size() > 1 && std::string(args[1]) == "migrate") {
-    migrate_only = true;
-    args.erase(args.begin() + 1);
-  }
-
-  dvc::config::Source src(static_cast<int>(args.size()), args.data());
+  // `sigverify migrate …`: apply the migrations and exit (Kubernetes job).
+  dvc::config::Source src(argc, argv, {"migrate"});
+  const bool migrate_only = src.subcommand() == "migrate";
   Config cfg;
   cfg.grpc_port = src.Int("grpc_port", 50055, "gRPC listen port", 0, 65535);
   cfg.metrics_port = src.Int("metrics_port", cfg.grpc_port + 1000,
@@ -61,11 +44,10 @@ int Run(int argc, char** argv) {
   cfg.database_url = src.String("database_url", "", "PostgreSQL URL of sigverify's database",
                                 /*required=*/true);
   cfg.db_pool_size = src.Int("db_pool_size", 4, "PostgreSQL connections", 1, 256);
-  cfg.log_level = src.String("log_level", "info", "debug|info|warn|error");
+  cfg.log_level = src.Enum("log_level", "info", "log verbosity", dvc::log::kLevelNames);
   cfg.trust_store = src.String("trust_store", "",
                                "comma-separated PEM files or directories of trust anchors");
   absl::Status st = src.Finish();
-  dvc::log::Level level = dvc::log::Level::kInfo;
   std::vector<std::string> problems;
   if (!st.ok()) {
     if (st.code() == absl::StatusCode::kFailedPrecondition) {  // --help
@@ -73,9 +55,6 @@ int Run(int argc, char** argv) {
       return 0;
     }
     problems.push_back(std::string(st.message()));
-  }
-  if (!ParseLevel(cfg.log_level, &level)) {
-    problems.push_back(absl::StrCat("--log_level: unknown level \"", cfg.log_level, "\""));
   }
   absl::StatusOr<std::vector<dvc::sigverify::TrustAnchor>> anchors =
       migrate_only ? std::vector<dvc::sigverify::TrustAnchor>{}
@@ -86,7 +65,7 @@ int Run(int argc, char** argv) {
     return 2;
   }
 
-  dvc::log::Init("sigverify", level);
+  dvc::log::Init("sigverify", dvc::log::LevelFromName(cfg.log_level));
   dvc::log::Info("config", {{"effective", src.Describe()}});
 
   dvc::pg::Pool pool({.url = cfg.database_url, .size = cfg.db_pool_size});

@@ -54,7 +54,7 @@ grpc::Status AuthGrpc::StartPasswordLogin(grpc::ServerContext* ctx,
     r.id_number = req->id_number();
     r.password = req->password();
     // The REST gateway passes the end user's address; direct callers are identified by peer.
-    r.client.ip = req->client().ip().empty() ? server::PeerIp(ctx) : req->client().ip();
+    r.client.ip = server::ClientIp(ctx, req->client().ip(), trusted_proxies_);
     r.client.user_agent = req->client().user_agent().substr(0, 512);
     r.client.device = req->client().device().substr(0, 256);
     auto flow = domain_->StartPasswordLogin(r);

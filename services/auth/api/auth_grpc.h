@@ -8,7 +8,9 @@ namespace dvc::auth {
 
 class AuthGrpc final : public v1::AuthService::Service {
  public:
-  explicit AuthGrpc(AuthDomain* domain) : domain_(domain) {}
+  // `trusted_proxies`: peers (the REST gateway) whose ClientInfo.ip / X-Forwarded-For is believed.
+  explicit AuthGrpc(AuthDomain* domain, std::vector<std::string> trusted_proxies = {})
+      : domain_(domain), trusted_proxies_(std::move(trusted_proxies)) {}
 
   grpc::Status CreateCaptcha(grpc::ServerContext* ctx, const v1::CreateCaptchaRequest* req,
                              v1::Captcha* out) override;
@@ -32,6 +34,7 @@ class AuthGrpc final : public v1::AuthService::Service {
 
  private:
   AuthDomain* domain_;
+  std::vector<std::string> trusted_proxies_;
 };
 
 }  // namespace dvc::auth

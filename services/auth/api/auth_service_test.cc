@@ -180,7 +180,8 @@ class AuthServiceTest : public ::testing::Test {
         AuthDomain::Deps{store_.get(), accounts_.get(), otp_.get(), captcha_.get(), keys_.get(),
                          &clock_, &random_, nullptr},
         DeriveSecrets("token-test-key-0123456789"), AuthOptions{});
-    api_ = std::make_unique<AuthGrpc>(domain_.get());
+    // The test client plays the REST gateway: it connects from 127.0.0.1, a trusted proxy.
+    api_ = std::make_unique<AuthGrpc>(domain_.get(), trusted_proxies_);
     server_ = std::make_unique<server::GrpcServer>(
         server::Options{.service_name = "auth", .grpc_port = 0, .metrics_port = -1}, &registry_);
     server_->Register(api_.get());
@@ -273,6 +274,7 @@ class AuthServiceTest : public ::testing::Test {
   std::unique_ptr<captcha::CaptchaChecker> captcha_;
   std::unique_ptr<AuthDomain> domain_;
   std::unique_ptr<AuthGrpc> api_;
+  std::vector<std::string> trusted_proxies_ = {"127.0.0.1"};
   std::unique_ptr<server::GrpcServer> server_;
   std::unique_ptr<v1::AuthService::Stub> stub_;
 };
@@ -420,6 +422,30 @@ TEST_F(AuthServiceTest, ResendAndFlowErrors) {
   s = Complete(flow.login_flow_id(), "123456", &t);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(Reason(s), "LOGIN_FLOW_COMPLETED");
+}
+
+// A caller that is not a trusted proxy cannot choose the address its attempts are counted
+// (and recorded) under: the claimed ClientInfo.ip is ignored for it.
+class UntrustedCallerTest : public AuthServiceTest {
+ protected:
+  void SetUp() override {
+    trusted_proxies_.clear();
+    AuthServiceTest::SetUp();
+  }
+};
+
+TEST_F(UntrustedCallerTest, ClaimedClientIpIsIgnored) {
+  v1::LoginFlow flow;
+  ASSERT_TRUE(Start(kCccd, kPassword, &flow, "198.51.100.99").ok());
+  v1::TokenResponse tokens;
+  ASSERT_TRUE(Complete(flow.login_flow_id(), "123456", &tokens).ok());
+  v1::ListLoginHistoryRequest hreq;
+  hreq.set_account_id(kAccountId);
+  v1::ListLoginHistoryResponse history;
+  grpc::ClientContext hc;
+  ASSERT_TRUE(stub_->ListLoginHistory(&hc, hreq, &history).ok());
+  ASSERT_EQ(history.records_size(), 1);
+  EXPECT_EQ(history.records(0).ip(), "127.0.0.1");
 }
 
 }  // namespace
