@@ -24,7 +24,7 @@ namespace dvc::accounts {
 namespace {
 
 struct Config {
-  int grpc_port, metrics_port, db_pool_size;
+  int grpc_port, metrics_port, db_pool_size, hash_concurrency;
   std::string database_url, kafka_brokers, log_level;
   std::string pii_key;  // base64 of 32 bytes
   crypto::Argon2Params argon2;
@@ -50,6 +50,8 @@ int Run(int argc, char** argv) {
   cfg.argon2.m_kib = src.Int("argon2_m_kib", 19456, "Argon2id memory (KiB)", 7168, 1 << 20);
   cfg.argon2.t = src.Int("argon2_t", 2, "Argon2id iterations", 1, 10);
   cfg.argon2.p = src.Int("argon2_p", 1, "Argon2id lanes", 1, 8);
+  cfg.hash_concurrency = src.Int("hash_concurrency", 0,
+                                 "Argon2id computations at once (0: one per core)", 0, 256);
   if (auto s = src.Finish(); !s.ok()) return Fail(s);
   log::Init("accounts", log::LevelFromName(cfg.log_level));
 
@@ -89,7 +91,7 @@ int Run(int argc, char** argv) {
   });
 
   PgAccountStore store(&pool, &*cipher, index_key, &random);
-  AccountsDomain domain(&store, &random, cfg.argon2);
+  AccountsDomain domain(&store, &random, cfg.argon2, cfg.hash_concurrency);
   AccountsGrpc api(&domain);
   server::GrpcServer srv({.service_name = "accounts", .grpc_port = cfg.grpc_port,
                           .metrics_port = cfg.metrics_port},

@@ -208,14 +208,18 @@ absl::StatusOr<std::optional<Account>> PgAccountStore::FindByIdNumber(
   return out;
 }
 
-absl::StatusOr<std::optional<std::string>> PgAccountStore::PasswordHash(
-    const std::string& account_id) {
-  std::optional<std::string> out;
+absl::StatusOr<std::optional<AccountStore::Credential>> PgAccountStore::FindCredential(
+    const std::string& id_number) {
+  std::optional<Credential> out;
+  const bool cccd = id_number.size() == 12;
+  std::string idx = Index(cccd ? "CCCD" : "CMND", id_number);
   absl::Status s = pool_->WithReadOnly([&](pqxx::work& tx) -> absl::Status {
     pqxx::result r = tx.exec_params(
-        "SELECT secret_hash FROM credentials WHERE account_id = $1::uuid AND type = 'PASSWORD'",
-        account_id);
-    if (!r.empty()) out = r[0][0].c_str();
+        std::string("SELECT c.account_id::text, p.secret_hash FROM citizen_identities c "
+                    "JOIN credentials p ON p.account_id = c.account_id AND p.type = 'PASSWORD' "
+                    "WHERE c.") + (cccd ? "cccd_index" : "cmnd_index") + " = $1",
+        idx);
+    if (!r.empty()) out = Credential{r[0][0].c_str(), r[0][1].c_str()};
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
@@ -223,15 +227,21 @@ absl::StatusOr<std::optional<std::string>> PgAccountStore::PasswordHash(
 }
 
 absl::Status PgAccountStore::SetPasswordHash(const std::string& account_id,
-                                             const std::string& hash,
-                                             const std::string& change) {
+                                             const std::string& hash, const std::string& change,
+                                             const std::string& previous_hash) {
   return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    if (change == "REHASHED") {
+      tx.exec_params(
+          "UPDATE credentials SET secret_hash = $2, updated_at = now() "
+          "WHERE account_id = $1::uuid AND type = 'PASSWORD' AND secret_hash = $3",
+          account_id, hash, previous_hash);
+      return absl::OkStatus();
+    }
     tx.exec_params(
         "INSERT INTO credentials (account_id, type, secret_hash) VALUES ($1::uuid, 'PASSWORD', $2) "
         "ON CONFLICT (account_id, type) DO UPDATE SET secret_hash = EXCLUDED.secret_hash, "
         "updated_at = now()",
         account_id, hash);
-    if (change == "REHASHED") return absl::OkStatus();
     Audit(tx, account_id, "PASSWORD_" + change, "");
     return Emit(tx, *random_, account_id, [&](ev::AccountEvent* e) {
       e->mutable_credential_changed()->set_credential_type("PASSWORD");

@@ -24,9 +24,10 @@ class PgAccountStore final : public AccountStore {
                                         const std::string& password_hash) override;
   absl::StatusOr<std::optional<Account>> Get(const std::string& account_id) override;
   absl::StatusOr<std::optional<Account>> FindByIdNumber(const std::string& id_number) override;
-  absl::StatusOr<std::optional<std::string>> PasswordHash(const std::string& account_id) override;
+  absl::StatusOr<std::optional<Credential>> FindCredential(const std::string& id_number) override;
   absl::Status SetPasswordHash(const std::string& account_id, const std::string& hash,
-                               const std::string& change) override;
+                               const std::string& change,
+                               const std::string& previous_hash) override;
 
  private:
   absl::StatusOr<std::optional<Account>> Load(pqxx::work& tx, const std::string& where,

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "libs/crypto/aead.h"
 #include "libs/crypto/random.h"
 #include "libs/pg/migrate.h"
@@ -171,6 +172,28 @@ TEST_F(PgAccountStoreTest, OutdatedHashesAreUpgradedOnLoginWithoutAnEvent) {
   ASSERT_TRUE(domain_->VerifyPassword("001099012345", "Quoc-Gia@2026x")->valid);
   EXPECT_EQ(Count("SELECT count(*) FROM credentials WHERE secret_hash LIKE '%m=1024,%'"), 1);
   EXPECT_EQ(Count("SELECT count(*) FROM outbox"), 2);
+}
+
+TEST_F(PgAccountStoreTest, ARehashNeverUndoesAConcurrentPasswordChange) {
+  auto a = domain_->CreateCitizen(Citizen("flow-1", "001099012345"));
+  ASSERT_TRUE(a.ok());
+  auto cred = store_->FindCredential("001099012345");
+  ASSERT_TRUE(cred.ok() && cred->has_value());
+  const std::string old_hash = (*cred)->password_hash;
+  // The user changes the password while a login is upgrading the old hash.
+  ASSERT_TRUE(domain_->SetPassword(a->account_id, "Moi-MatKhau@2027").ok());
+  ASSERT_TRUE(store_->SetPasswordHash(a->account_id, "$argon2id$stale", "REHASHED", old_hash).ok());
+  EXPECT_TRUE(domain_->VerifyPassword("001099012345", "Moi-MatKhau@2027")->valid);
+}
+
+TEST_F(PgAccountStoreTest, CredentialLookupOpensNoSealedField) {
+  ASSERT_TRUE(domain_->CreateCitizen(Citizen("flow-1", "001099012345")).ok());
+  auto cred = store_->FindCredential("001099012345");
+  ASSERT_TRUE(cred.ok() && cred->has_value());
+  EXPECT_TRUE(absl::StartsWith((*cred)->password_hash, "$argon2id$"));
+  auto none = store_->FindCredential("079099012345");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
 }
 
 TEST_F(PgAccountStoreTest, BadIdentityIsRefusedWithTheField) {

@@ -1,5 +1,8 @@
 #include "services/accounts/domain/accounts.h"
 
+#include <algorithm>
+#include <thread>
+
 #include "absl/strings/ascii.h"
 #include "libs/crypto/random.h"
 #include "libs/logging/log.h"
@@ -30,12 +33,41 @@ absl::Status AccountNotFound() {
 }  // namespace
 
 AccountsDomain::AccountsDomain(AccountStore* store, crypto::Random* random,
-                               crypto::Argon2Params params)
-    : store_(store), random_(random), params_(params) {
+                               crypto::Argon2Params params, int hash_concurrency)
+    : store_(store),
+      random_(random),
+      params_(params),
+      hash_slots_(hash_concurrency > 0
+                      ? hash_concurrency
+                      : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))) {
   // A real Argon2id hash of a random secret: verifying against it costs what a real
   // verification costs, so unknown identifiers are not faster to reject.
   auto h = crypto::HashPassword(crypto::RandomToken(*random_, 24), params_, *random_);
   dummy_hash_ = h.ok() ? *h : "";
+}
+
+absl::StatusOr<std::string> AccountsDomain::Hash(const std::string& password) {
+  {
+    absl::MutexLock l(&hash_mu_);
+    hash_mu_.Await(absl::Condition(+[](int* n) { return *n > 0; }, &hash_slots_));
+    --hash_slots_;
+  }
+  auto h = crypto::HashPassword(password, params_, *random_);
+  absl::MutexLock l(&hash_mu_);
+  ++hash_slots_;
+  return h;
+}
+
+absl::StatusOr<bool> AccountsDomain::Verify(const std::string& password, const std::string& phc) {
+  {
+    absl::MutexLock l(&hash_mu_);
+    hash_mu_.Await(absl::Condition(+[](int* n) { return *n > 0; }, &hash_slots_));
+    --hash_slots_;
+  }
+  auto ok = crypto::VerifyPassword(password, phc);
+  absl::MutexLock l(&hash_mu_);
+  ++hash_slots_;
+  return ok;
 }
 
 absl::Status AccountsDomain::ValidateIdentity(CitizenIdentity* id) const {
@@ -97,7 +129,7 @@ absl::StatusOr<Account> AccountsDomain::CreateCitizen(NewCitizen c) {
     return status::InvalidArgument("PASSWORD_REQUIRED", "password", "Vui lòng nhập mật khẩu.",
                                    "A password is required.");
   }
-  auto hash = crypto::HashPassword(c.password, params_, *random_);
+  auto hash = Hash(c.password);
   if (!hash.ok()) return hash.status();
   auto a = store_->CreateCitizen(c, crypto::NewUuidV4(*random_), *hash);
   if (a.ok()) {
@@ -136,7 +168,7 @@ absl::Status AccountsDomain::SetPassword(const std::string& account_id,
   }
   auto a = Get(account_id);
   if (!a.ok()) return a.status();
-  auto hash = crypto::HashPassword(password, params_, *random_);
+  auto hash = Hash(password);
   if (!hash.ok()) return hash.status();
   return store_->SetPasswordHash(account_id, *hash, a->has_password ? "CHANGED" : "SET");
 }
@@ -144,29 +176,26 @@ absl::Status AccountsDomain::SetPassword(const std::string& account_id,
 absl::StatusOr<PasswordCheck> AccountsDomain::VerifyPassword(const std::string& id_number,
                                                              const std::string& password) {
   PasswordCheck out;
-  std::optional<Account> account;
-  std::optional<std::string> hash;
+  std::optional<AccountStore::Credential> cred;
   if (validators::ClassifyIdNumber(id_number, "id_number").ok()) {
-    auto a = store_->FindByIdNumber(id_number);
-    if (!a.ok()) return a.status();
-    account = *a;
-    if (account.has_value()) {
-      auto h = store_->PasswordHash(account->account_id);
-      if (!h.ok()) return h.status();
-      hash = *h;
-    }
+    auto c = store_->FindCredential(id_number);
+    if (!c.ok()) return c.status();
+    cred = *c;
   }
-  const std::string& phc = hash.has_value() ? *hash : dummy_hash_;
-  auto ok = crypto::VerifyPassword(password, phc);
+  // One Argon2id verification whatever happens: against the real hash, or the dummy one.
+  auto ok = Verify(password, cred.has_value() ? cred->password_hash : dummy_hash_);
   if (!ok.ok()) return ok.status();
-  if (!*ok || !hash.has_value()) return out;  // valid=false, whatever the reason
+  if (!*ok || !cred.has_value()) return out;  // valid=false, whatever the reason
+  auto account = Get(cred->account_id);
+  if (!account.ok()) return account.status();
   out.valid = true;
   out.account = *account;
-  if (crypto::NeedsRehash(*hash, params_)) {
-    auto fresh = crypto::HashPassword(password, params_, *random_);
+  if (crypto::NeedsRehash(cred->password_hash, params_)) {
+    auto fresh = Hash(password);
     if (fresh.ok()) {
-      absl::Status s = store_->SetPasswordHash(account->account_id, *fresh, "REHASHED");
-      if (!s.ok()) log::Warn("password.rehash_failed", {{"account_id", account->account_id}});
+      absl::Status s = store_->SetPasswordHash(cred->account_id, *fresh, "REHASHED",
+                                               cred->password_hash);
+      if (!s.ok()) log::Warn("password.rehash_failed", {{"account_id", cred->account_id}});
     }
   }
   return out;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "libs/clock/clock.h"
 #include "libs/crypto/password.h"
@@ -61,12 +62,20 @@ class AccountStore {
   virtual absl::StatusOr<std::optional<Account>> Get(const std::string& account_id) = 0;
   // By CCCD (12 digits) or CMND (9 digits).
   virtual absl::StatusOr<std::optional<Account>> FindByIdNumber(const std::string& id_number) = 0;
-  virtual absl::StatusOr<std::optional<std::string>> PasswordHash(
-      const std::string& account_id) = 0;
-  // Replaces the password hash; `change` is "SET", "CHANGED" or "REHASHED" (the last emits no
-  // event: the credential did not change for the user).
+  // The account id and password hash for a CCCD/CMND in one read, without opening any sealed
+  // field: the login path does the same work whether the password is right or wrong.
+  struct Credential {
+    std::string account_id;
+    std::string password_hash;
+  };
+  virtual absl::StatusOr<std::optional<Credential>> FindCredential(
+      const std::string& id_number) = 0;
+  // Replaces the password hash; `change` is "SET", "CHANGED" or "REHASHED". A rehash (same
+  // password, new parameters) emits no event and applies only while the stored hash is still
+  // `previous_hash`, so it can never undo a password change that committed meanwhile.
   virtual absl::Status SetPasswordHash(const std::string& account_id, const std::string& hash,
-                                       const std::string& change) = 0;
+                                       const std::string& change,
+                                       const std::string& previous_hash = "") = 0;
 };
 
 struct PasswordCheck {
@@ -76,7 +85,10 @@ struct PasswordCheck {
 
 class AccountsDomain final {
  public:
-  AccountsDomain(AccountStore* store, crypto::Random* random, crypto::Argon2Params params);
+  // `hash_concurrency`: Argon2id computations allowed at once (default: one per core). Each
+  // needs m KiB of memory bandwidth; running more than the cores at once only thrashes caches.
+  AccountsDomain(AccountStore* store, crypto::Random* random, crypto::Argon2Params params,
+                 int hash_concurrency = 0);
 
   absl::StatusOr<Account> CreateCitizen(NewCitizen c);
   absl::StatusOr<Account> Get(const std::string& account_id);
@@ -89,11 +101,15 @@ class AccountsDomain final {
 
  private:
   absl::Status ValidateIdentity(CitizenIdentity* id) const;
+  absl::StatusOr<std::string> Hash(const std::string& password);
+  absl::StatusOr<bool> Verify(const std::string& password, const std::string& phc);
 
   AccountStore* store_;
   crypto::Random* random_;
   crypto::Argon2Params params_;
   std::string dummy_hash_;  // verified against when the account does not exist
+  absl::Mutex hash_mu_;
+  int hash_slots_ ABSL_GUARDED_BY(hash_mu_);
 };
 
 }  // namespace dvc::accounts
