@@ -104,12 +104,13 @@ class Canvas {
 };
 
 // Draws one glyph centred at (cx, cy), scaled by `scale`, rotated by `angle` and sheared,
-// anti-aliased by 4x4 supersampling.
+// anti-aliased by 2x2 supersampling (4x4 cost four times the CPU for no gain in legibility; a
+// captcha is drawn on every login attempt).
 void DrawGlyph(Canvas& canvas, const Glyph& g, double cx, double cy, double scale, double angle,
                double shear, uint8_t ink) {
   const double c = std::cos(angle), s = std::sin(angle);
   const int radius = static_cast<int>(std::ceil(scale * 4.6)) + 2;
-  constexpr int kSub = 4;
+  constexpr int kSub = 2;
   for (int y = static_cast<int>(cy) - radius; y <= static_cast<int>(cy) + radius; ++y) {
     for (int x = static_cast<int>(cx) - radius; x <= static_cast<int>(cx) + radius; ++x) {
       int hits = 0;
@@ -121,9 +122,10 @@ void DrawGlyph(Canvas& canvas, const Glyph& g, double cx, double cy, double scal
           double u = c * dx + s * dy;
           double v = -s * dx + c * dy;
           u -= shear * v;
-          int col = static_cast<int>(std::floor(u / scale + 2.5));
-          int row = static_cast<int>(std::floor(v / scale + 3.5));
-          if (col >= 0 && col < 5 && row >= 0 && row < 7 && g.rows[row][col] == '#') ++hits;
+          double fc = u / scale + 2.5, fr = v / scale + 3.5;
+          if (fc < 0 || fr < 0) continue;
+          int col = static_cast<int>(fc), row = static_cast<int>(fr);
+          if (col < 5 && row < 7 && g.rows[row][col] == '#') ++hits;
         }
       }
       if (hits > 0) canvas.Blend(x, y, ink, static_cast<double>(hits) / (kSub * kSub));
@@ -187,7 +189,7 @@ std::string EncodeGrayPng(int width, int height, const std::vector<uint8_t>& pix
   std::string idat(zlen, '\0');
   if (compress2(reinterpret_cast<Bytef*>(idat.data()), &zlen,
                 reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()),
-                Z_BEST_COMPRESSION) != Z_OK) {
+                Z_DEFAULT_COMPRESSION) != Z_OK) {
     return "";
   }
   idat.resize(zlen);
