@@ -137,6 +137,10 @@ int Login(config::Source& src) {
     return 2;
   }
   uint64_t seed = static_cast<uint64_t>(absl::ToUnixSeconds(absl::Now())) % 100000 * 10;
+  // The machine's speed drifts (shared VM): the in-process limit is measured before and after
+  // the load and averaged.
+  std::fprintf(stderr, "measuring the in-process Argon2id limit…\n");
+  double limit_before = Argon2Limit(6);
   std::fprintf(stderr, "creating %d accounts…\n", accounts);
   std::vector<std::string> ids = CreateAccounts(accounts, 4, seed);
   auto stub = auth::AuthService::NewStub(server::Dial(Env("AUTH_ADDR")));
@@ -188,10 +192,13 @@ int Login(config::Source& src) {
   double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
   double rate = ok.load() / elapsed;
   if (!first_error.empty()) std::fprintf(stderr, "errors=%ld first: %s\n", errors.load(), first_error.c_str());
-  std::fprintf(stderr, "measuring the in-process Argon2id limit…\n");
-  double limit = Argon2Limit(5);
-  std::printf("logins=%ld errors=%ld seconds=%.1f concurrency=%d p50_ms=%.1f\n", ok.load(),
-              errors.load(), elapsed, concurrency, lat.Percentile(0.5));
+  std::fprintf(stderr, "measuring the in-process Argon2id limit again…\n");
+  double limit_after = Argon2Limit(6);
+  double limit = (limit_before + limit_after) / 2;
+  std::printf("logins=%ld errors=%ld seconds=%.1f concurrency=%d p50_ms=%.1f "
+              "argon2_before=%.1f argon2_after=%.1f\n",
+              ok.load(), errors.load(), elapsed, concurrency, lat.Percentile(0.5), limit_before,
+              limit_after);
   std::printf("logins_per_s=%.1f argon2_limit_per_s=%.1f ratio=%.2f p99_ms=%.1f\n", rate, limit,
               limit > 0 ? rate / limit : 0, lat.Percentile(0.99));
   return errors.load() > ok.load() / 100 ? 1 : 0;
