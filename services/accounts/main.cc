@@ -14,6 +14,7 @@
 #include "libs/metrics/metrics.h"
 #include "libs/pg/migrate.h"
 #include "libs/pg/pool.h"
+#include "libs/pg/pool_metrics.h"
 #include "libs/server/grpc_server.h"
 #include "services/accounts/adapters/pg_account_store.h"
 #include "services/accounts/api/accounts_grpc.h"
@@ -75,14 +76,11 @@ int Run(int argc, char** argv) {
   kafka::OutboxRelay relay(&pool, relay_options);
   if (auto s = relay.Start(); !s.ok()) return Fail(s);
 
-  auto& pool_in_use = registry.Gauge("db_pool_connections_in_use", "Leased PostgreSQL connections").Default();
-  auto& pool_size = registry.Gauge("db_pool_connections_max", "PostgreSQL pool capacity").Default();
+  pg::ExportPoolMetrics(pool, &registry);
   auto& outbox_lag = registry.Gauge("outbox_oldest_unpublished_seconds", "Age of the oldest unpublished event").Default();
   auto& outbox_pending = registry.Gauge("outbox_unpublished_events", "Events waiting in the outbox").Default();
   auto& outbox_published = registry.Gauge("outbox_published_events", "Events published by this process").Default();
   registry.AddCollectHook([&] {
-    pool_in_use.Set(pool.InUse());
-    pool_size.Set(pool.Size());
     auto st = relay.Stats();
     if (!st.ok()) return;
     outbox_lag.Set(st->oldest_unpublished_age_s);

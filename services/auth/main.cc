@@ -17,6 +17,7 @@
 #include "libs/metrics/metrics.h"
 #include "libs/pg/migrate.h"
 #include "libs/pg/pool.h"
+#include "libs/pg/pool_metrics.h"
 #include "libs/server/call.h"
 #include "libs/server/grpc_server.h"
 #include "services/auth/adapters/background_queue.h"
@@ -146,13 +147,9 @@ int Run(int argc, char** argv) {
   AuthGrpc api(&domain, cfg.trusted_proxies);
 
   metrics::Registry registry;
-  auto& pool_in_use =
-      registry.Gauge("db_pool_connections_in_use", "Leased PostgreSQL connections").Default();
-  auto& pool_size = registry.Gauge("db_pool_connections_max", "PostgreSQL pool capacity").Default();
+  pg::ExportPoolMetrics(pool, &registry);
   auto& key_count = registry.Gauge("auth_signing_keys", "Signing keys loaded").Default();
   registry.AddCollectHook([&] {
-    pool_in_use.Set(pool.InUse());
-    pool_size.Set(pool.Size());
     auto k = (*keys)->Keys();
     key_count.Set(k ? static_cast<double>(k->keys.size()) : 0);
   });

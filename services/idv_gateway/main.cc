@@ -19,6 +19,7 @@
 #include "libs/metrics/metrics.h"
 #include "libs/pg/migrate.h"
 #include "libs/pg/pool.h"
+#include "libs/pg/pool_metrics.h"
 #include "libs/server/grpc_server.h"
 #include "services/idv_gateway/migrations.h"
 #include "services/idv_gateway/wiring.h"
@@ -122,8 +123,7 @@ int Run(int argc, char** argv) {
   dvc::idv::RealSleeper sleeper;
   dvc::crypto::OsRandom random;
   dvc::metrics::Registry registry;
-  auto& pool_in_use = registry.Gauge("db_pool_connections_in_use", "PostgreSQL connections leased");
-  registry.AddCollectHook([&] { pool_in_use.Default().Set(pool.InUse()); });
+  dvc::pg::ExportPoolMetrics(pool, &registry);
 
   dvc::idv::Wiring wiring(cfg.wiring, &pool, &registry, &clock, &sleeper, &random);
   dvc::server::GrpcServer server(

@@ -19,6 +19,7 @@
 #include "libs/metrics/metrics.h"
 #include "libs/pg/migrate.h"
 #include "libs/pg/pool.h"
+#include "libs/pg/pool_metrics.h"
 #include "libs/server/grpc_server.h"
 #include "services/otp/adapters/http_sms_sender.h"
 #include "services/otp/adapters/pg_otp_store.h"
@@ -137,13 +138,7 @@ int Run(int argc, char** argv) {
   SystemClock clock;
   crypto::OsRandom random;
   metrics::Registry registry;
-  auto& pool_in_use =
-      registry.Gauge("db_pool_connections_in_use", "Leased PostgreSQL connections").Default();
-  auto& pool_size = registry.Gauge("db_pool_connections_max", "PostgreSQL pool capacity").Default();
-  registry.AddCollectHook([&] {
-    pool_in_use.Set(pool.InUse());
-    pool_size.Set(pool.Size());
-  });
+  pg::ExportPoolMetrics(pool, &registry);
 
   PgOtpStore store(&pool);
   HttpSmsSender sms({cfg.sms_url, cfg.sms_sender, cfg.sms_timeout,

@@ -21,6 +21,7 @@
 #include "libs/metrics/metrics.h"
 #include "libs/pg/migrate.h"
 #include "libs/pg/pool.h"
+#include "libs/pg/pool_metrics.h"
 #include "libs/server/call.h"
 #include "libs/server/grpc_server.h"
 #include "services/registration/adapters/grpc_clients.h"
@@ -165,12 +166,7 @@ int Main(int argc, char** argv) {
   RegistrationGrpc api(&domain);
 
   metrics::Registry registry;
-  auto& pool_in_use = registry.Gauge("db_pool_in_use", "PostgreSQL connections leased now");
-  auto& pool_open = registry.Gauge("db_pool_open", "PostgreSQL connections open");
-  registry.AddCollectHook([&] {
-    pool_in_use.Default().Set(pool.InUse());
-    pool_open.Default().Set(pool.Open());
-  });
+  pg::ExportPoolMetrics(pool, &registry);
 
   server::Options options;
   options.service_name = "registration";

@@ -15,6 +15,7 @@
 #include "libs/metrics/metrics.h"
 #include "libs/pg/migrate.h"
 #include "libs/pg/pool.h"
+#include "libs/pg/pool_metrics.h"
 #include "libs/server/grpc_server.h"
 #include "services/sigverify/adapters/pg_trust_anchor_store.h"
 #include "services/sigverify/api/sigverify_grpc.h"
@@ -96,8 +97,7 @@ int Run(int argc, char** argv) {
   registry.Gauge("sigverify_trust_anchors", "Trust anchors loaded")
       .Default()
       .Set(static_cast<double>(store.anchors().size()));
-  auto& pool_in_use = registry.Gauge("db_pool_connections_in_use", "PostgreSQL connections leased");
-  registry.AddCollectHook([&] { pool_in_use.Default().Set(pool.InUse()); });
+  dvc::pg::ExportPoolMetrics(pool, &registry);
 
   dvc::sigverify::SigverifyGrpc api(&store);
   dvc::server::GrpcServer server(

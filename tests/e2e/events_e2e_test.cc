@@ -6,7 +6,6 @@
 #include <set>
 
 #include "absl/strings/str_format.h"
-#include "libs/kafka/testing/test_consumer.h"
 #include "protos/dvc/events/v1/account_events.pb.h"
 #include "tests/e2e/stack.h"
 
@@ -15,50 +14,6 @@ namespace {
 
 namespace acc = ::dvc::accounts::v1;
 namespace ev = ::dvc::events::v1;
-
-constexpr char kTopic[] = "dvc.accounts.v1";
-
-struct Seen {
-  std::map<std::string, std::vector<ev::AccountEvent>> by_account;
-  std::map<std::string, int> event_id_count;
-};
-
-// Reads the topic from the beginning until every account in `want` has an AccountCreated
-// event, or `timeout` passes.
-Seen ReadUntil(const std::set<std::string>& want, absl::Duration timeout) {
-  Seen seen;
-  auto consumer = kafka::testing::TestConsumer::Create(Env("KAFKA_BROKERS"), kTopic);
-  EXPECT_TRUE(consumer.ok()) << consumer.status();
-  if (!consumer.ok()) return seen;
-  absl::Time deadline = absl::Now() + timeout;
-  auto complete = [&] {
-    for (const auto& id : want) {
-      bool created = false;
-      for (const auto& e : seen.by_account[id]) created |= e.has_account_created();
-      if (!created) return false;
-    }
-    return true;
-  };
-  while (absl::Now() < deadline) {
-    for (const auto& m : (*consumer)->Consume(10000, absl::Seconds(1))) {
-      ev::AccountEvent e;
-      if (!e.ParseFromString(m.value)) continue;
-      EXPECT_EQ(m.key, e.account_id()) << "events are keyed by account id";
-      EXPECT_EQ(m.Header("event_id").value_or(""), e.event_id());
-      seen.event_id_count[e.event_id()]++;
-      seen.by_account[e.account_id()].push_back(e);
-    }
-    if (complete()) {
-      // Drain briefly so that a duplicate published right behind would be seen too.
-      for (const auto& m : (*consumer)->Consume(10000, absl::Milliseconds(500))) {
-        ev::AccountEvent e;
-        if (e.ParseFromString(m.value)) seen.event_id_count[e.event_id()]++;
-      }
-      break;
-    }
-  }
-  return seen;
-}
 
 acc::Account CreateDirect(Stack& stack, int i, const std::string& tag) {
   Person p = stack.NewPerson();
@@ -82,7 +37,7 @@ TEST(Events, AccountCreatedAndCredentialSetArePublishedOnce) {
   Stack stack;
   acc::Account a = CreateDirect(stack, 0, "once");
   ASSERT_FALSE(a.account_id().empty());
-  Seen seen = ReadUntil({a.account_id()}, absl::Seconds(30));
+  EventsSeen seen = ReadAccountEvents({a.account_id()}, absl::Seconds(30));
   const auto& events = seen.by_account[a.account_id()];
   int created = 0, credential = 0;
   for (const auto& e : events) {
@@ -114,7 +69,7 @@ TEST(Events, BrokerDownLosesNoEventAndDuplicatesNone) {
   ASSERT_EQ(ids.size(), 5u);
   absl::SleepFor(absl::Seconds(3));
   ASSERT_TRUE(stack.KafkaBrokers(true).ok());
-  Seen seen = ReadUntil(ids, absl::Seconds(60));
+  EventsSeen seen = ReadAccountEvents(ids, absl::Seconds(60));
   for (const auto& id : ids) {
     int created = 0;
     for (const auto& e : seen.by_account[id]) {

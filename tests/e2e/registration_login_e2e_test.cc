@@ -139,6 +139,18 @@ TEST_F(E2E, RegisterByMobileThenLoginRefreshReuseAndLogout) {
   EXPECT_EQ(a.citizen().full_name(), p.full_name);
   EXPECT_EQ(a.citizen().phone(), p.phone);
 
+  // The AccountCreated event reaches Kafka (through the accounts outbox), exactly once.
+  EventsSeen events = ReadAccountEvents({a.account_id()}, absl::Seconds(30));
+  int created = 0;
+  for (const auto& e : events.by_account[a.account_id()]) {
+    if (!e.has_account_created()) continue;
+    created++;
+    EXPECT_EQ(e.account_created().ial(), 2);
+    EXPECT_EQ(e.account_created().registration_method(), "MOBILE");
+    EXPECT_EQ(events.event_id_count[e.event_id()], 1);
+  }
+  EXPECT_EQ(created, 1);
+
   // Login: password + captcha → OTP → tokens.
   auth::TokenResponse t = Login(p, *otp);
   ASSERT_FALSE(t.access_token().empty());

@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "libs/http/http_client.h"
+#include "libs/kafka/testing/test_consumer.h"
 #include "libs/server/call.h"
 #include "libs/status/errors.h"
 #include "libs/status/grpc_status.h"
@@ -117,6 +118,41 @@ std::string MetadataOf(const grpc::Status& s, const std::string& key) {
   if (key == "field") return info->field;
   auto it = info->metadata.find(key);
   return it == info->metadata.end() ? "" : it->second;
+}
+
+EventsSeen ReadAccountEvents(const std::set<std::string>& want, absl::Duration timeout) {
+  EventsSeen seen;
+  auto consumer = kafka::testing::TestConsumer::Create(Env("KAFKA_BROKERS"), "dvc.accounts.v1");
+  EXPECT_TRUE(consumer.ok()) << consumer.status();
+  if (!consumer.ok()) return seen;
+  absl::Time deadline = absl::Now() + timeout;
+  auto complete = [&] {
+    for (const auto& id : want) {
+      bool created = false;
+      for (const auto& e : seen.by_account[id]) created |= e.has_account_created();
+      if (!created) return false;
+    }
+    return true;
+  };
+  while (absl::Now() < deadline) {
+    for (const auto& m : (*consumer)->Consume(10000, absl::Seconds(1))) {
+      dvc::events::v1::AccountEvent e;
+      if (!e.ParseFromString(m.value)) continue;
+      EXPECT_EQ(m.key, e.account_id()) << "events are keyed by account id";
+      EXPECT_EQ(m.Header("event_id").value_or(""), e.event_id());
+      seen.event_id_count[e.event_id()]++;
+      seen.by_account[e.account_id()].push_back(e);
+    }
+    if (complete()) {
+      // Drain briefly so that a duplicate published right behind would be seen too.
+      for (const auto& m : (*consumer)->Consume(10000, absl::Milliseconds(500))) {
+        dvc::events::v1::AccountEvent e;
+        if (e.ParseFromString(m.value)) seen.event_id_count[e.event_id()]++;
+      }
+      break;
+    }
+  }
+  return seen;
 }
 
 }  // namespace dvc::e2e

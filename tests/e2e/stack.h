@@ -6,13 +6,17 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <map>
 #include <memory>
+#include <set>
+#include <vector>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "protos/dvc/accounts/v1/accounts.grpc.pb.h"
 #include "protos/dvc/auth/v1/auth.grpc.pb.h"
+#include "protos/dvc/events/v1/account_events.pb.h"
 #include "protos/dvc/registration/v1/registration.grpc.pb.h"
 
 namespace dvc::e2e {
@@ -47,6 +51,14 @@ class Stack final {
   std::unique_ptr<dvc::auth::v1::AuthService::Stub> auth_;
   std::unique_ptr<dvc::accounts::v1::AccountsService::Stub> accounts_;
 };
+
+// Account events (dvc.accounts.v1) read from the beginning of the topic until every account in
+// `want` has its AccountCreated event, or `timeout` passes.
+struct EventsSeen {
+  std::map<std::string, std::vector<dvc::events::v1::AccountEvent>> by_account;
+  std::map<std::string, int> event_id_count;  // how often each event id was delivered
+};
+EventsSeen ReadAccountEvents(const std::set<std::string>& want, absl::Duration timeout);
 
 std::unique_ptr<grpc::ClientContext> Ctx(absl::Duration deadline = absl::Seconds(20));
 std::string ReasonOf(const grpc::Status& s);
