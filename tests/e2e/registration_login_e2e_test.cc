@@ -365,7 +365,7 @@ TEST_F(E2E, WrongPasswordAndUnknownAccountLookTheSame) {
 }
 
 // The test stack runs otp with --otp_ttl=6s and registration with --flow_ttl=15s.
-TEST_F(E2E, ExpiredOtpIsRefused) {
+TEST_F(E2E, ExpiredOtpIsRefusedAndResendGivesAFreshOne) {
   Person p = stack_.NewPerson();
   reg::Flow f;
   ASSERT_TRUE(Start(Form(p), &f).ok());
@@ -375,6 +375,14 @@ TEST_F(E2E, ExpiredOtpIsRefused) {
   grpc::Status s = VerifyOtp(f.flow_id(), *otp, &f);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(ReasonOf(s), "OTP_EXPIRED");
+  // "Gửi lại OTP" replaces the expired code; the flow goes on.
+  reg::FlowRef ref;
+  ref.set_flow_id(f.flow_id());
+  ASSERT_TRUE(stack_.registration().ResendOtp(Ctx().get(), ref, &f).ok());
+  auto fresh = stack_.LastOtp(p.phone, *otp);
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_TRUE(VerifyOtp(f.flow_id(), *fresh, &f).ok());
+  EXPECT_EQ(f.state(), reg::FLOW_STATE_PASSWORD_REQUIRED);
 }
 
 TEST_F(E2E, ExpiredFlowIsRefusedAndCreatesNothing) {

@@ -315,7 +315,8 @@ absl::StatusOr<ChallengeView> OtpDomain::Resend(const std::string& challenge_id)
     Challenge c = **found;
     purpose = c.purpose;
     if (c.used_at.has_value()) return AlreadyUsed();
-    if (now >= c.expires_at) return Expired();
+    // An expired, unused code may be replaced: a user who was slow is not sent back to the
+    // start of the flow. Resends stay bounded by max_resends and the send limits.
     if (c.attempts_left <= 0) return AttemptsExceeded();
     if (c.deliveries - 1 >= options_.max_resends) {
       return status::ResourceExhausted(

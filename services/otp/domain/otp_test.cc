@@ -373,7 +373,7 @@ TEST_F(OtpDomainTest, ResendCountsAgainstSendLimits) {
   EXPECT_TRUE(domain_->Verify(v.challenge_id, "333333", "LOGIN").ok());
 }
 
-TEST_F(OtpDomainTest, ResendOfUnknownUsedOrExpiredChallenge) {
+TEST_F(OtpDomainTest, ResendOfUnknownOrUsedChallenge) {
   EXPECT_EQ(ReasonOf(domain_->Resend("3f2b8a54-0c1e-4d7a-9b1e-2f6c8d9e0a1b").status()),
             "OTP_CHALLENGE_NOT_FOUND");
   EXPECT_EQ(domain_->Resend("not-an-id").status().code(), absl::StatusCode::kNotFound);
@@ -385,11 +385,19 @@ TEST_F(OtpDomainTest, ResendOfUnknownUsedOrExpiredChallenge) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(ReasonOf(r.status()), "OTP_ALREADY_USED");
 
+}
+
+TEST_F(OtpDomainTest, AnExpiredCodeCanBeReplacedByAResend) {
   ChallengeView expiring = SendWithCode("r2", "222222");
   clock_.Advance(absl::Minutes(5));
-  r = domain_->Resend(expiring.challenge_id);
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(ReasonOf(r.status()), "OTP_EXPIRED");
+  EXPECT_EQ(ReasonOf(domain_->Verify(expiring.challenge_id, "222222", "LOGIN").status()),
+            "OTP_EXPIRED");
+  auto r = ResendWithCode(expiring.challenge_id, "333333");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->expires_at, clock_.Now() + absl::Minutes(5));
+  EXPECT_EQ(ReasonOf(domain_->Verify(expiring.challenge_id, "222222", "LOGIN").status()),
+            "OTP_INVALID");
+  EXPECT_TRUE(domain_->Verify(expiring.challenge_id, "333333", "LOGIN").ok());
 }
 
 TEST_F(OtpDomainTest, ResendDoesNotResetAttempts) {
