@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -196,6 +197,17 @@ std::string Source::Describe() const {
       size_t colon = shown.find(':', scheme + 3);
       if (colon != std::string::npos && colon < at) {
         shown = shown.substr(0, colon + 1) + "***" + shown.substr(at);
+      }
+    }
+    // Keyword conninfo ("host=db password=x") and query parameters ("?password=x").
+    for (const char* marker : {"password=", "sslpassword="}) {
+      size_t pos = 0;
+      while ((pos = shown.find(marker, pos)) != std::string::npos) {
+        size_t start = pos + std::strlen(marker);
+        size_t end = shown.find_first_of(" &", start);
+        if (end == std::string::npos) end = shown.size();
+        shown.replace(start, end - start, "***");
+        pos = start + 3;
       }
     }
     parts.push_back(absl::StrCat(k, "=", shown));

@@ -57,6 +57,14 @@ TEST(Config, DescribeHidesUrlPasswords) {
   Source src({"--database_url=postgresql://app:hunter2@db:5432/x"}, {});
   src.String("database_url", "", "db");
   EXPECT_EQ(src.Describe().find("hunter2"), std::string::npos);
+  Source kw({"--database_url=host=db user=app password=hunter3 dbname=x",
+             "--other_url=postgresql://db/x?sslmode=require&password=hunter4"},
+            {});
+  kw.String("database_url", "", "db");
+  kw.String("other_url", "", "db");
+  EXPECT_EQ(kw.Describe().find("hunter3"), std::string::npos) << kw.Describe();
+  EXPECT_EQ(kw.Describe().find("hunter4"), std::string::npos) << kw.Describe();
+  EXPECT_NE(kw.Describe().find("dbname=x"), std::string::npos);
 }
 
 TEST(Config, SubcommandAndEnum) {
