@@ -10,11 +10,6 @@ absl::Time TimeOf(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
-OtpChallenge ChallengeOf(const otp::v1::OtpChallenge& c) {
-  return OtpChallenge{c.challenge_id(), c.masked_phone(), TimeOf(c.expires_at()),
-                      TimeOf(c.resend_after())};
-}
-
 AccountStatus StatusOf(accounts::v1::AccountStatus s) {
   switch (s) {
     case accounts::v1::ACCOUNT_STATUS_ACTIVE:
@@ -60,45 +55,6 @@ absl::StatusOr<std::optional<std::string>> GrpcAccountsClient::FindAccountId(
   if (s.error_code() == grpc::StatusCode::NOT_FOUND) return std::optional<std::string>();
   if (!s.ok()) return status::FromGrpcStatus(s);
   return std::optional<std::string>(resp.account_id());
-}
-
-absl::StatusOr<OtpChallenge> GrpcOtpClient::Send(const std::string& request_id,
-                                                 const std::string& phone,
-                                                 const std::string& purpose,
-                                                 const std::string& subject) {
-  otp::v1::SendOtpRequest req;
-  req.set_request_id(request_id);
-  req.set_phone(phone);
-  req.set_purpose(purpose);
-  req.set_subject(subject);
-  otp::v1::OtpChallenge resp;
-  auto ctx = server::ClientContext(deadline_);
-  grpc::Status s = stub_->SendOtp(ctx.get(), req, &resp);
-  if (!s.ok()) return status::FromGrpcStatus(s);
-  return ChallengeOf(resp);
-}
-
-absl::StatusOr<OtpChallenge> GrpcOtpClient::Resend(const std::string& challenge_id) {
-  otp::v1::ResendOtpRequest req;
-  req.set_challenge_id(challenge_id);
-  otp::v1::OtpChallenge resp;
-  auto ctx = server::ClientContext(deadline_);
-  grpc::Status s = stub_->ResendOtp(ctx.get(), req, &resp);
-  if (!s.ok()) return status::FromGrpcStatus(s);
-  return ChallengeOf(resp);
-}
-
-absl::Status GrpcOtpClient::Verify(const std::string& challenge_id, const std::string& code,
-                                   const std::string& purpose) {
-  otp::v1::VerifyOtpRequest req;
-  req.set_challenge_id(challenge_id);
-  req.set_code(code);
-  req.set_purpose(purpose);
-  otp::v1::VerifyOtpResponse resp;
-  auto ctx = server::ClientContext(deadline_);
-  grpc::Status s = stub_->VerifyOtp(ctx.get(), req, &resp);
-  if (!s.ok()) return status::FromGrpcStatus(s);
-  return absl::OkStatus();
 }
 
 }  // namespace dvc::auth

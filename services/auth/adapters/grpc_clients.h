@@ -8,8 +8,8 @@
 
 #include "absl/time/time.h"
 #include "protos/dvc/accounts/v1/accounts.grpc.pb.h"
-#include "protos/dvc/otp/v1/otp.grpc.pb.h"
 #include "services/auth/domain/ports.h"
+#include "services/otp/client/grpc_otp_client.h"
 
 namespace dvc::auth {
 
@@ -27,21 +27,6 @@ class GrpcAccountsClient final : public AccountsPort {
   absl::Duration deadline_;
 };
 
-class GrpcOtpClient final : public OtpPort {
- public:
-  GrpcOtpClient(std::shared_ptr<grpc::Channel> channel, absl::Duration deadline)
-      : stub_(otp::v1::OtpService::NewStub(channel)), deadline_(deadline) {}
-
-  absl::StatusOr<OtpChallenge> Send(const std::string& request_id, const std::string& phone,
-                                    const std::string& purpose,
-                                    const std::string& subject) override;
-  absl::StatusOr<OtpChallenge> Resend(const std::string& challenge_id) override;
-  absl::Status Verify(const std::string& challenge_id, const std::string& code,
-                      const std::string& purpose) override;
-
- private:
-  std::unique_ptr<otp::v1::OtpService::Stub> stub_;
-  absl::Duration deadline_;
-};
+using GrpcOtpClient = otp::client::GrpcOtpClient;
 
 }  // namespace dvc::auth

@@ -238,7 +238,8 @@ absl::StatusOr<Tokens> AuthDomain::CompleteLogin(const std::string& flow_id,
     return status::InvalidArgument("OTP_REQUIRED", "otp", "Vui lòng nhập mã OTP.",
                                    "Please enter the OTP code.");
   }
-  if (absl::Status s = deps_.otp->Verify(flow->challenge_id, otp, kOtpPurposeLogin); !s.ok()) {
+  if (absl::Status s = deps_.otp->Verify(flow->challenge_id, otp, kOtpPurposeLogin).status();
+      !s.ok()) {
     std::string reason = status::ReasonOf(s);
     if (absl::StartsWith(reason, "OTP_")) {
       RecordHistory(flow->account_id, false, reason, flow->client, now);

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/otp/client/otp_client.h"
 
 namespace dvc::auth {
 
@@ -42,25 +43,9 @@ class AccountsPort {
 
 // ---- otp (dvc.otp.v1) ---------------------------------------------------------------------
 
-struct OtpChallenge {
-  std::string challenge_id;
-  std::string masked_phone;
-  absl::Time expires_at;
-  absl::Time resend_after;
-};
-
-class OtpPort {
- public:
-  virtual ~OtpPort() = default;
-  // Errors pass through with their reasons (e.g. RESOURCE_EXHAUSTED with retry_after_s).
-  virtual absl::StatusOr<OtpChallenge> Send(const std::string& request_id, const std::string& phone,
-                                            const std::string& purpose,
-                                            const std::string& subject) = 0;
-  virtual absl::StatusOr<OtpChallenge> Resend(const std::string& challenge_id) = 0;
-  // OK when the code is right (and consumed); otherwise the otp service's error.
-  virtual absl::Status Verify(const std::string& challenge_id, const std::string& code,
-                              const std::string& purpose) = 0;
-};
+// The otp service's client port, shared with every caller of otp.
+using OtpChallenge = otp::client::Challenge;
+using OtpPort = otp::client::OtpClient;
 
 // ---- persistence ---------------------------------------------------------------------------
 

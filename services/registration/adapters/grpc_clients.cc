@@ -12,16 +12,6 @@ absl::Time FromProto(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
-OtpChallenge FromProto(const otp::v1::OtpChallenge& c) {
-  OtpChallenge out;
-  out.challenge_id = c.challenge_id();
-  out.masked_phone = c.masked_phone();
-  out.expires_at = FromProto(c.expires_at());
-  out.resend_after = FromProto(c.resend_after());
-  out.attempts_left = c.attempts_left();
-  return out;
-}
-
 }  // namespace
 
 // ---- idv_gateway ----
@@ -91,51 +81,6 @@ absl::StatusOr<CreatedAccount> GrpcAccountsClient::CreateCitizen(const NewCitize
   out.account_id = resp.account_id();
   out.ial = resp.ial();
   return out;
-}
-
-// ---- otp ----
-
-GrpcOtpClient::GrpcOtpClient(std::shared_ptr<grpc::Channel> channel, absl::Duration deadline)
-    : stub_(otp::v1::OtpService::NewStub(std::move(channel))), deadline_(deadline) {}
-
-absl::StatusOr<OtpChallenge> GrpcOtpClient::Send(const std::string& request_id,
-                                                 const std::string& phone,
-                                                 const std::string& purpose,
-                                                 const std::string& subject) {
-  otp::v1::SendOtpRequest req;
-  req.set_request_id(request_id);
-  req.set_phone(phone);
-  req.set_purpose(purpose);
-  req.set_subject(subject);
-  otp::v1::OtpChallenge resp;
-  auto ctx = server::ClientContext(deadline_);
-  grpc::Status s = stub_->SendOtp(ctx.get(), req, &resp);
-  if (!s.ok()) return status::FromGrpcStatus(s);
-  return FromProto(resp);
-}
-
-absl::StatusOr<OtpChallenge> GrpcOtpClient::Resend(const std::string& challenge_id) {
-  otp::v1::ResendOtpRequest req;
-  req.set_challenge_id(challenge_id);
-  otp::v1::OtpChallenge resp;
-  auto ctx = server::ClientContext(deadline_);
-  grpc::Status s = stub_->ResendOtp(ctx.get(), req, &resp);
-  if (!s.ok()) return status::FromGrpcStatus(s);
-  return FromProto(resp);
-}
-
-absl::StatusOr<std::string> GrpcOtpClient::Verify(const std::string& challenge_id,
-                                                  const std::string& code,
-                                                  const std::string& purpose) {
-  otp::v1::VerifyOtpRequest req;
-  req.set_challenge_id(challenge_id);
-  req.set_code(code);
-  req.set_purpose(purpose);
-  otp::v1::VerifyOtpResponse resp;
-  auto ctx = server::ClientContext(deadline_);
-  grpc::Status s = stub_->VerifyOtp(ctx.get(), req, &resp);
-  if (!s.ok()) return status::FromGrpcStatus(s);
-  return resp.phone();
 }
 
 }  // namespace dvc::registration

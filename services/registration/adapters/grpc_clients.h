@@ -10,7 +10,7 @@
 #include "absl/time/time.h"
 #include "protos/dvc/accounts/v1/accounts.grpc.pb.h"
 #include "protos/dvc/idv/v1/idv.grpc.pb.h"
-#include "protos/dvc/otp/v1/otp.grpc.pb.h"
+#include "services/otp/client/grpc_otp_client.h"
 #include "services/registration/domain/ports.h"
 
 namespace dvc::registration {
@@ -38,20 +38,6 @@ class GrpcAccountsClient final : public AccountsClient {
   absl::Duration deadline_;
 };
 
-class GrpcOtpClient final : public OtpClient {
- public:
-  explicit GrpcOtpClient(std::shared_ptr<grpc::Channel> channel,
-                         absl::Duration deadline = absl::Seconds(8));
-  absl::StatusOr<OtpChallenge> Send(const std::string& request_id, const std::string& phone,
-                                    const std::string& purpose,
-                                    const std::string& subject) override;
-  absl::StatusOr<OtpChallenge> Resend(const std::string& challenge_id) override;
-  absl::StatusOr<std::string> Verify(const std::string& challenge_id, const std::string& code,
-                                     const std::string& purpose) override;
-
- private:
-  std::unique_ptr<otp::v1::OtpService::Stub> stub_;
-  absl::Duration deadline_;
-};
+using GrpcOtpClient = otp::client::GrpcOtpClient;
 
 }  // namespace dvc::registration

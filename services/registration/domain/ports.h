@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "services/registration/domain/flow.h"
+#include "services/otp/client/otp_client.h"
 
 namespace dvc::registration {
 
@@ -94,25 +95,8 @@ class AccountsClient {
 
 // ---- otp ----
 
-struct OtpChallenge {
-  std::string challenge_id;
-  std::string masked_phone;
-  absl::Time expires_at;
-  absl::Time resend_after;
-  int attempts_left = 0;
-};
-
-class OtpClient {
- public:
-  virtual ~OtpClient() = default;
-  virtual absl::StatusOr<OtpChallenge> Send(const std::string& request_id, const std::string& phone,
-                                            const std::string& purpose,
-                                            const std::string& subject) = 0;
-  virtual absl::StatusOr<OtpChallenge> Resend(const std::string& challenge_id) = 0;
-  // Returns the verified phone (domestic form).
-  virtual absl::StatusOr<std::string> Verify(const std::string& challenge_id,
-                                             const std::string& code,
-                                             const std::string& purpose) = 0;
-};
+// The otp service's client port, shared with every caller of otp.
+using OtpChallenge = otp::client::Challenge;
+using OtpClient = otp::client::OtpClient;
 
 }  // namespace dvc::registration

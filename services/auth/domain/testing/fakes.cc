@@ -231,8 +231,9 @@ absl::StatusOr<OtpChallenge> FakeOtp::Resend(const std::string& challenge_id) {
   return OtpChallenge{challenge_id, "091****678", now + absl::Minutes(5), now + absl::Seconds(60)};
 }
 
-absl::Status FakeOtp::Verify(const std::string& challenge_id, const std::string& code,
-                             const std::string& purpose) {
+absl::StatusOr<std::string> FakeOtp::Verify(const std::string& challenge_id,
+                                            const std::string& code,
+                                            const std::string& purpose) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = codes_.find(challenge_id);
   if (it == codes_.end() || purpose != "LOGIN") {
@@ -249,7 +250,7 @@ absl::Status FakeOtp::Verify(const std::string& challenge_id, const std::string&
                                 "attempts_left", "4");
   }
   it->second.second = true;
-  return absl::OkStatus();
+  return std::string("0912345678");
 }
 
 std::vector<SentOtp> FakeOtp::sent() const {

@@ -94,7 +94,7 @@ class FakeOtp final : public OtpPort {
                                     const std::string& purpose,
                                     const std::string& subject) override;
   absl::StatusOr<OtpChallenge> Resend(const std::string& challenge_id) override;
-  absl::Status Verify(const std::string& challenge_id, const std::string& code,
+  absl::StatusOr<std::string> Verify(const std::string& challenge_id, const std::string& code,
                       const std::string& purpose) override;
 
   std::vector<SentOtp> sent() const;
