@@ -215,15 +215,24 @@ absl::StatusOr<std::optional<AccountStore::Credential>> PgAccountStore::FindCred
   std::string idx = Index(cccd ? "CCCD" : "CMND", id_number);
   absl::Status s = pool_->WithReadOnly([&](pqxx::work& tx) -> absl::Status {
     pqxx::result r = tx.exec_params(
-        std::string("SELECT c.account_id::text, p.secret_hash FROM citizen_identities c "
+        std::string("SELECT c.account_id::text, p.secret_hash, a.ial, a.status, c.phone_sealed "
+                    "FROM citizen_identities c "
+                    "JOIN accounts a ON a.account_id = c.account_id "
                     "JOIN credentials p ON p.account_id = c.account_id AND p.type = 'PASSWORD' "
                     "WHERE c.") + (cccd ? "cccd_index" : "cmnd_index") + " = $1",
         idx);
-    if (!r.empty()) out = Credential{r[0][0].c_str(), r[0][1].c_str()};
+    if (!r.empty()) {
+      out = Credential{r[0][0].c_str(), r[0][1].c_str(), r[0][2].as<int>(),
+                       static_cast<AccountStatus>(r[0][3].as<int>()), r[0][4].c_str()};
+    }
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
   return out;
+}
+
+absl::StatusOr<std::string> PgAccountStore::OpenPhone(const Credential& c) {
+  return cipher_->Open(c.phone_sealed, absl::StrCat(c.account_id, "/phone"));
 }
 
 absl::Status PgAccountStore::SetPasswordHash(const std::string& account_id,

@@ -25,6 +25,7 @@ class PgAccountStore final : public AccountStore {
   absl::StatusOr<std::optional<Account>> Get(const std::string& account_id) override;
   absl::StatusOr<std::optional<Account>> FindByIdNumber(const std::string& id_number) override;
   absl::StatusOr<std::optional<Credential>> FindCredential(const std::string& id_number) override;
+  absl::StatusOr<std::string> OpenPhone(const Credential& c) override;
   absl::Status SetPasswordHash(const std::string& account_id, const std::string& hash,
                                const std::string& change,
                                const std::string& previous_hash) override;

@@ -142,7 +142,10 @@ TEST_F(PgAccountStoreTest, FindAndVerifyPassword) {
   auto good = domain_->VerifyPassword("001099012345", "Quoc-Gia@2026x");
   ASSERT_TRUE(good.ok());
   EXPECT_TRUE(good->valid);
-  EXPECT_EQ(good->account.account_id, a->account_id);
+  EXPECT_EQ(good->account_id, a->account_id);
+  EXPECT_EQ(good->ial, 2);
+  EXPECT_EQ(good->phone, "0912345678");
+  EXPECT_EQ(good->status, AccountStatus::kActive);
   auto bad = domain_->VerifyPassword("001099012345", "wrong");
   ASSERT_TRUE(bad.ok());
   EXPECT_FALSE(bad->valid);

@@ -82,10 +82,10 @@ grpc::Status AccountsGrpc::VerifyPassword(grpc::ServerContext* ctx,
     if (!r.ok()) return r.status();
     out->set_valid(r->valid);
     if (r->valid) {
-      out->set_account_id(r->account.account_id);
-      out->set_ial(r->account.ial);
-      out->set_phone(r->account.citizen.phone);
-      out->set_status(static_cast<v1::AccountStatus>(static_cast<int>(r->account.status)));
+      out->set_account_id(r->account_id);
+      out->set_ial(r->ial);
+      out->set_phone(r->phone);
+      out->set_status(static_cast<v1::AccountStatus>(static_cast<int>(r->status)));
     }
     return absl::OkStatus();
   });

@@ -186,10 +186,13 @@ absl::StatusOr<PasswordCheck> AccountsDomain::VerifyPassword(const std::string& 
   auto ok = Verify(password, cred.has_value() ? cred->password_hash : dummy_hash_);
   if (!ok.ok()) return ok.status();
   if (!*ok || !cred.has_value()) return out;  // valid=false, whatever the reason
-  auto account = Get(cred->account_id);
-  if (!account.ok()) return account.status();
+  auto phone = store_->OpenPhone(*cred);
+  if (!phone.ok()) return phone.status();
   out.valid = true;
-  out.account = *account;
+  out.account_id = cred->account_id;
+  out.ial = cred->ial;
+  out.status = cred->status;
+  out.phone = *phone;
   if (crypto::NeedsRehash(cred->password_hash, params_)) {
     auto fresh = Hash(password);
     if (fresh.ok()) {

@@ -67,9 +67,14 @@ class AccountStore {
   struct Credential {
     std::string account_id;
     std::string password_hash;
+    int ial = 0;
+    AccountStatus status = AccountStatus::kActive;
+    std::string phone_sealed;  // opened only after the password proved right
   };
   virtual absl::StatusOr<std::optional<Credential>> FindCredential(
       const std::string& id_number) = 0;
+  // The default OTP phone of a credential FindCredential returned.
+  virtual absl::StatusOr<std::string> OpenPhone(const Credential& c) = 0;
   // Replaces the password hash; `change` is "SET", "CHANGED" or "REHASHED". A rehash (same
   // password, new parameters) emits no event and applies only while the stored hash is still
   // `previous_hash`, so it can never undo a password change that committed meanwhile.
@@ -78,9 +83,13 @@ class AccountStore {
                                        const std::string& previous_hash = "") = 0;
 };
 
+// What a login needs to go on; set only when valid (no other personal data is opened).
 struct PasswordCheck {
   bool valid = false;
-  Account account;  // set when valid
+  std::string account_id;
+  int ial = 0;
+  AccountStatus status = AccountStatus::kActive;
+  std::string phone;  // default OTP phone
 };
 
 class AccountsDomain final {
