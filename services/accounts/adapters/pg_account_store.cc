@@ -208,6 +208,23 @@ absl::StatusOr<std::optional<Account>> PgAccountStore::FindByIdNumber(
   return out;
 }
 
+absl::StatusOr<std::optional<std::string>> PgAccountStore::FindAccountId(
+    const std::string& id_number) {
+  std::optional<std::string> out;
+  const bool cccd = id_number.size() == 12;
+  std::string idx = Index(cccd ? "CCCD" : "CMND", id_number);
+  absl::Status s = pool_->WithReadOnly([&](pqxx::work& tx) -> absl::Status {
+    pqxx::result r = tx.exec_params(
+        std::string("SELECT account_id::text FROM citizen_identities WHERE ") +
+            (cccd ? "cccd_index" : "cmnd_index") + " = $1",
+        idx);
+    if (!r.empty()) out = r[0][0].c_str();
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
 absl::StatusOr<std::optional<AccountStore::Credential>> PgAccountStore::FindCredential(
     const std::string& id_number) {
   std::optional<Credential> out;

@@ -24,6 +24,7 @@ class PgAccountStore final : public AccountStore {
                                         const std::string& password_hash) override;
   absl::StatusOr<std::optional<Account>> Get(const std::string& account_id) override;
   absl::StatusOr<std::optional<Account>> FindByIdNumber(const std::string& id_number) override;
+  absl::StatusOr<std::optional<std::string>> FindAccountId(const std::string& id_number) override;
   absl::StatusOr<std::optional<Credential>> FindCredential(const std::string& id_number) override;
   absl::StatusOr<std::string> OpenPhone(const Credential& c) override;
   absl::Status SetPasswordHash(const std::string& account_id, const std::string& hash,

@@ -138,6 +138,13 @@ TEST_F(PgAccountStoreTest, FindAndVerifyPassword) {
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f->account_id, a->account_id);
   EXPECT_EQ(status::ReasonOf(domain_->Find("079099012345").status()), "ACCOUNT_NOT_FOUND");
+  auto id = domain_->LookupAccountId("001099012345");
+  ASSERT_TRUE(id.ok() && id->has_value());
+  EXPECT_EQ(**id, a->account_id);
+  auto none = domain_->LookupAccountId("079099012345");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  EXPECT_EQ(domain_->LookupAccountId("12").status().code(), absl::StatusCode::kInvalidArgument);
 
   auto good = domain_->VerifyPassword("001099012345", "Quoc-Gia@2026x");
   ASSERT_TRUE(good.ok());

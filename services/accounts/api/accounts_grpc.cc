@@ -67,6 +67,18 @@ grpc::Status AccountsGrpc::FindAccount(grpc::ServerContext* ctx,
   });
 }
 
+grpc::Status AccountsGrpc::LookupAccountId(grpc::ServerContext* ctx,
+                                           const v1::FindAccountRequest* req,
+                                           v1::LookupAccountIdResponse* out) {
+  return server::Handle(ctx, [&]() -> absl::Status {
+    auto id = domain_->LookupAccountId(req->id_number());
+    if (!id.ok()) return id.status();
+    out->set_found(id->has_value());
+    if (id->has_value()) out->set_account_id(**id);
+    return absl::OkStatus();
+  });
+}
+
 grpc::Status AccountsGrpc::SetPassword(grpc::ServerContext* ctx,
                                        const v1::SetPasswordRequest* req,
                                        v1::SetPasswordResponse*) {

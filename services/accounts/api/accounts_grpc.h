@@ -17,6 +17,8 @@ class AccountsGrpc final : public dvc::accounts::v1::AccountsService::Service {
                           v1::Account* out) override;
   grpc::Status FindAccount(grpc::ServerContext* ctx, const v1::FindAccountRequest* req,
                            v1::Account* out) override;
+  grpc::Status LookupAccountId(grpc::ServerContext* ctx, const v1::FindAccountRequest* req,
+                               v1::LookupAccountIdResponse* out) override;
   grpc::Status SetPassword(grpc::ServerContext* ctx, const v1::SetPasswordRequest* req,
                            v1::SetPasswordResponse* out) override;
   grpc::Status VerifyPassword(grpc::ServerContext* ctx, const v1::VerifyPasswordRequest* req,

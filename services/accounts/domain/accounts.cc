@@ -160,6 +160,13 @@ absl::StatusOr<Account> AccountsDomain::Find(const std::string& id_number) {
   return **a;
 }
 
+absl::StatusOr<std::optional<std::string>> AccountsDomain::LookupAccountId(
+    const std::string& id_number) {
+  auto kind = validators::ClassifyIdNumber(id_number, "id_number");
+  if (!kind.ok()) return kind.status();
+  return store_->FindAccountId(id_number);
+}
+
 absl::Status AccountsDomain::SetPassword(const std::string& account_id,
                                          const std::string& password) {
   if (password.empty()) {

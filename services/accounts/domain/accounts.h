@@ -62,6 +62,9 @@ class AccountStore {
   virtual absl::StatusOr<std::optional<Account>> Get(const std::string& account_id) = 0;
   // By CCCD (12 digits) or CMND (9 digits).
   virtual absl::StatusOr<std::optional<Account>> FindByIdNumber(const std::string& id_number) = 0;
+  // The account holding a CCCD/CMND, without opening any sealed field.
+  virtual absl::StatusOr<std::optional<std::string>> FindAccountId(
+      const std::string& id_number) = 0;
   // The account id and password hash for a CCCD/CMND in one read, without opening any sealed
   // field: the login path does the same work whether the password is right or wrong.
   struct Credential {
@@ -102,6 +105,8 @@ class AccountsDomain final {
   absl::StatusOr<Account> CreateCitizen(NewCitizen c);
   absl::StatusOr<Account> Get(const std::string& account_id);
   absl::StatusOr<Account> Find(const std::string& id_number);
+  // The id of the account holding `id_number`, or nullopt; malformed → INVALID_ARGUMENT.
+  absl::StatusOr<std::optional<std::string>> LookupAccountId(const std::string& id_number);
   absl::Status SetPassword(const std::string& account_id, const std::string& password);
   // Unknown identifiers cost one Argon2id verification too and answer valid=false, so neither
   // the answer nor its timing tells whether the account exists.

@@ -49,11 +49,11 @@ absl::StatusOr<std::optional<std::string>> GrpcAccountsClient::FindAccountId(
     const std::string& id_number) {
   accounts::v1::FindAccountRequest req;
   req.set_id_number(id_number);
-  accounts::v1::Account resp;
+  accounts::v1::LookupAccountIdResponse resp;
   auto ctx = server::ClientContext(deadline_);
-  grpc::Status s = stub_->FindAccount(ctx.get(), req, &resp);
-  if (s.error_code() == grpc::StatusCode::NOT_FOUND) return std::optional<std::string>();
+  grpc::Status s = stub_->LookupAccountId(ctx.get(), req, &resp);
   if (!s.ok()) return status::FromGrpcStatus(s);
+  if (!resp.found()) return std::optional<std::string>();
   return std::optional<std::string>(resp.account_id());
 }
 

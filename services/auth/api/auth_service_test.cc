@@ -57,12 +57,10 @@ class FakeAccountsService final : public accounts::v1::AccountsService::Service 
     }
     return grpc::Status::OK;
   }
-  grpc::Status FindAccount(grpc::ServerContext*, const accounts::v1::FindAccountRequest* req,
-                           accounts::v1::Account* out) override {
-    if (req->id_number() != kCccd) {
-      return status::ToGrpcStatus(status::NotFound("ACCOUNT_NOT_FOUND", "id_number", "x", "x"));
-    }
-    out->set_account_id(kAccountId);
+  grpc::Status LookupAccountId(grpc::ServerContext*, const accounts::v1::FindAccountRequest* req,
+                               accounts::v1::LookupAccountIdResponse* out) override {
+    out->set_found(req->id_number() == kCccd);
+    if (out->found()) out->set_account_id(kAccountId);
     return grpc::Status::OK;
   }
 

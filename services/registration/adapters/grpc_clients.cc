@@ -47,12 +47,11 @@ GrpcAccountsClient::GrpcAccountsClient(std::shared_ptr<grpc::Channel> channel,
 absl::StatusOr<bool> GrpcAccountsClient::Exists(const std::string& id_number) {
   accounts::v1::FindAccountRequest req;
   req.set_id_number(id_number);
-  accounts::v1::Account resp;
+  accounts::v1::LookupAccountIdResponse resp;
   auto ctx = server::ClientContext(deadline_);
-  grpc::Status s = stub_->FindAccount(ctx.get(), req, &resp);
-  if (s.error_code() == grpc::StatusCode::NOT_FOUND) return false;
+  grpc::Status s = stub_->LookupAccountId(ctx.get(), req, &resp);
   if (!s.ok()) return status::FromGrpcStatus(s);
-  return true;
+  return resp.found();
 }
 
 absl::StatusOr<CreatedAccount> GrpcAccountsClient::CreateCitizen(const NewCitizenAccount& a) {

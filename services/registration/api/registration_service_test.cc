@@ -68,15 +68,12 @@ class FakeIdvServer final : public idv::v1::IdvGatewayService::Service {
 class FakeAccountsServer final : public accounts::v1::AccountsService::Service {
  public:
   explicit FakeAccountsServer(testing::FakeAccounts* fake) : fake_(fake) {}
-  grpc::Status FindAccount(grpc::ServerContext*, const accounts::v1::FindAccountRequest* req,
-                           accounts::v1::Account* out) override {
+  grpc::Status LookupAccountId(grpc::ServerContext*, const accounts::v1::FindAccountRequest* req,
+                               accounts::v1::LookupAccountIdResponse* out) override {
     auto e = fake_->Exists(req->id_number());
     if (!e.ok()) return status::ToGrpcStatus(e.status());
-    if (!*e) {
-      return status::ToGrpcStatus(status::NotFound("ACCOUNT_NOT_FOUND", "id_number", "Không có.",
-                                                   "None."));
-    }
-    out->set_account_id("existing");
+    out->set_found(*e);
+    if (*e) out->set_account_id("existing");
     return grpc::Status::OK;
   }
   grpc::Status CreateCitizenAccount(grpc::ServerContext*,
