@@ -154,6 +154,8 @@ stack_start() {
       otp) args+=(--sms_url="$SIM_SMS_URL" --otp_hmac_key_file="$keys/otp_hmac_key" --pii_key_file="$keys/pii_key")
            [ "$mode" = test ] && args+=(--otp_ttl=6s --otp_resend_cooldown=3s --sms_timeout=2s --otp_phone_limit=100 --otp_subject_limit=100) ;;
       idv_gateway) args+=(--telco_url="$SIM_TELCO_URL" --population_url="$SIM_POPULATION_URL") ;;
+      # The real public Vietnamese roots, when the shared folder is beside the checkout.
+      sigverify) [ -d "$ROOT/../shared/pki/real" ] && args+=(--trust_store="$ROOT/../shared/pki/real") ;;
       registration) args+=(--accounts_addr="127.0.0.1:${port[accounts]}" --otp_addr="127.0.0.1:${port[otp]}"
                            --idv_addr="127.0.0.1:${port[idv_gateway]}" --captcha_hmac_key_file="$keys/captcha_hmac_key"
                            --pii_key_file="$keys/pii_key" $dev_flags)
