@@ -38,6 +38,7 @@ struct Config {
   std::string captcha_hmac_key, token_hmac_key;
   bool dev_expose_captcha;
   absl::Duration accounts_deadline, otp_deadline, signing_key_reload, purge_interval;
+  KeyDirOptions signing_keys;
   AuthOptions auth;
 };
 
@@ -76,6 +77,14 @@ int Run(int argc, char** argv) {
       src.String("signing_key_dir", "", "directory of ES256 PKCS#8 PEM keys", serve);
   cfg.signing_key_reload = src.Duration("signing_key_reload", absl::Seconds(60),
                                         "how often the key directory is re-read");
+  cfg.signing_keys.publish_delay = src.Duration(
+      "signing_key_publish_delay", 2 * cfg.signing_key_reload,
+      "a new signing key only verifies (and is in the JWKS) for this long before it signs; "
+      "must exceed the time a key rotation takes to reach every replica");
+  cfg.signing_keys.autogenerate =
+      src.Bool("signing_key_autogenerate", false,
+               "create a first signing key when the directory has none (single-instance "
+               "dev/test stacks only)");
   cfg.dev_expose_captcha =
       src.Bool("dev_expose_captcha", false, "return captcha answers (dev/test stacks only)");
   cfg.purge_interval =
@@ -117,6 +126,12 @@ int Run(int argc, char** argv) {
   }
   if (t.max_delay < t.first_delay) problems.push_back("login_max_delay: must be >= 1s");
   if (t.ip_window < absl::Seconds(1)) problems.push_back("login_ip_window: must be >= 1s");
+  if (cfg.signing_key_reload < absl::Seconds(1)) {
+    problems.push_back("signing_key_reload: must be >= 1s");
+  }
+  if (cfg.signing_keys.publish_delay < absl::ZeroDuration()) {
+    problems.push_back("signing_key_publish_delay: must be >= 0");
+  }
   if (!problems.empty()) {
     for (const auto& p : problems) std::fprintf(stderr, "auth: %s\n", p.c_str());
     return 2;
@@ -128,8 +143,18 @@ int Run(int argc, char** argv) {
 
   crypto::OsRandom random;
   SystemClock clock;
-  auto keys = KeyDirectory::Open(cfg.signing_key_dir, &random);
-  if (!keys.ok()) return Fail(keys.status());
+  auto keys = KeyDirectory::Open(cfg.signing_key_dir, cfg.signing_keys, &clock, &random);
+  if (!keys.ok()) {
+    if (absl::IsFailedPrecondition(keys.status())) {
+      std::fprintf(stderr,
+                   "auth: %s: install the signing keys (ES256 PKCS#8 <kid>.pem files, the same "
+                   "for every replica), or pass --signing_key_autogenerate=true on a "
+                   "single-instance dev/test stack\n",
+                   std::string(keys.status().message()).c_str());
+      return 2;
+    }
+    return Fail(keys.status());
+  }
 
   PgAuthStore store(&pool);
   GrpcAccountsClient accounts(server::Dial(cfg.accounts_addr), cfg.accounts_deadline);

@@ -99,9 +99,15 @@ absl::StatusOr<std::string> KeyDirectory::GenerateKeyFile(const std::string& dir
 }
 
 absl::StatusOr<std::unique_ptr<KeyDirectory>> KeyDirectory::Open(const std::string& dir,
+                                                                 const KeyDirOptions& options,
+                                                                 Clock* clock,
                                                                  crypto::Random* random) {
   std::error_code ec;
   if (!fs::exists(dir, ec)) {
+    if (!options.autogenerate) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("signing_key_dir ", dir, " does not exist and key autogeneration is off"));
+    }
     fs::create_directories(dir, ec);
     if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
     ::chmod(dir.c_str(), 0700);
@@ -109,30 +115,82 @@ absl::StatusOr<std::unique_ptr<KeyDirectory>> KeyDirectory::Open(const std::stri
   auto files = ListKeyFiles(dir);
   if (!files.ok()) return files.status();
   if (files->empty()) {
-    auto kid = GenerateKeyFile(dir, absl::Now(), random);
+    if (!options.autogenerate) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "signing_key_dir ", dir, " holds no *.pem key and key autogeneration is off"));
+    }
+    auto kid = GenerateKeyFile(dir, clock->Now(), random);
     if (!kid.ok()) return kid.status();
     log::Info("signing_key.generated", {{"kid", *kid}});
   }
-  std::unique_ptr<KeyDirectory> kd(new KeyDirectory(dir));
+  std::unique_ptr<KeyDirectory> kd(new KeyDirectory(dir, options, clock));
   if (absl::Status s = kd->Reload(); !s.ok()) return s;
   return kd;
 }
 
 std::shared_ptr<const KeySet> KeyDirectory::Keys() {
+  absl::Time now = clock_->Now();
   absl::MutexLock l(&mu_);
+  if (now >= next_promotion_) ChooseSignerLocked(now);
   return keys_;
 }
 
+void KeyDirectory::ChooseSignerLocked(absl::Time now) {
+  // visible_since_ is ascending, so the keys old enough to sign form a prefix.
+  size_t eligible = 0;
+  while (eligible < visible_since_.size() &&
+         visible_since_[eligible] + options_.publish_delay <= now) {
+    ++eligible;
+  }
+  next_promotion_ = eligible < visible_since_.size()
+                        ? visible_since_[eligible] + options_.publish_delay
+                        : absl::InfiniteFuture();
+  std::string previous = keys_ != nullptr ? keys_->signer->kid() : std::string();
+  // None old enough (fresh install): the oldest signs.
+  keys_ = WithSigner(*base_, eligible == 0 ? 0 : eligible - 1);
+  if (keys_->signer->kid() != previous) {
+    log::Info("signing_keys.signer", {{"kid", keys_->signer->kid()},
+                                      {"previous", previous},
+                                      {"verifying", std::to_string(keys_->keys.size())}});
+  }
+}
+
+bool KeyDirectory::RefreshForUnknownKid(const KeySet& seen) {
+  absl::MutexLock r(&reload_mu_);
+  {
+    absl::MutexLock l(&mu_);
+    if (keys_->version != seen.version) return true;  // another call already reloaded
+  }
+  absl::Time now = clock_->Now();
+  if (now < next_unknown_kid_reload_) return false;
+  next_unknown_kid_reload_ = now + options_.unknown_kid_reload_interval;
+  if (absl::Status s = ReloadLocked(); !s.ok()) {
+    log::Warn("signing_keys.reload_failed", {{"error", s.ToString()}, {"cause", "unknown_kid"}});
+  }
+  absl::MutexLock l(&mu_);
+  return keys_->version != seen.version;
+}
+
 absl::Status KeyDirectory::Reload() {
+  absl::MutexLock r(&reload_mu_);
+  return ReloadLocked();
+}
+
+absl::Status KeyDirectory::ReloadLocked() {
   auto files = ListKeyFiles(dir_);
   if (!files.ok()) return files.status();
   std::string fp = Fingerprint(*files);
-  {
-    absl::MutexLock l(&mu_);
-    if (keys_ != nullptr && fp == fingerprint_) return absl::OkStatus();
+  if (!fingerprint_.empty() && fp == fingerprint_) return absl::OkStatus();
+  if (files->empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("signing_key_dir ", dir_, " holds no *.pem key"));
   }
-  if (files->empty()) return absl::FailedPreconditionError("signing_key_dir holds no *.pem key");
-  std::vector<std::shared_ptr<const jwt::SigningKey>> keys;
+  struct Loaded {
+    std::shared_ptr<const jwt::SigningKey> key;
+    absl::Time visible_since;
+  };
+  const absl::Time now = clock_->Now();
+  std::vector<Loaded> loaded;
   for (const KeyFile& f : *files) {
     auto pem = ReadFile(f.path);
     if (!pem.ok()) return pem.status();
@@ -141,15 +199,36 @@ absl::Status KeyDirectory::Reload() {
       return absl::InvalidArgumentError(
           absl::StrCat("signing key file ", f.path, ": ", key.status().message()));
     }
-    keys.push_back(std::make_shared<const jwt::SigningKey>(*std::move(key)));
+    auto seen = first_seen_.find(f.kid);
+    absl::Time first_seen = seen != first_seen_.end() ? seen->second : now;
+    loaded.push_back({std::make_shared<const jwt::SigningKey>(*std::move(key)),
+                      std::min(first_seen, absl::FromUnixNanos(f.mtime_ns))});
+  }
+  std::sort(loaded.begin(), loaded.end(), [](const Loaded& a, const Loaded& b) {
+    return std::tie(a.visible_since, a.key->kid()) < std::tie(b.visible_since, b.key->kid());
+  });
+  std::vector<std::shared_ptr<const jwt::SigningKey>> keys;
+  std::vector<absl::Time> visible_since;
+  for (const Loaded& l : loaded) {
+    keys.push_back(l.key);
+    visible_since.push_back(l.visible_since);
   }
   auto set = MakeKeySet(std::move(keys));
   if (!set.ok()) return set.status();
-  log::Info("signing_keys.loaded", {{"count", std::to_string((*set)->keys.size())},
-                                    {"signing_kid", (*set)->signer->kid()}});
-  absl::MutexLock l(&mu_);
-  keys_ = *std::move(set);
+
+  // Remember when each present kid was first seen; forget removed ones.
+  std::map<std::string, absl::Time> first_seen;
+  for (const KeyFile& f : *files) {
+    auto seen = first_seen_.find(f.kid);
+    first_seen[f.kid] = seen != first_seen_.end() ? seen->second : now;
+  }
+  first_seen_ = std::move(first_seen);
   fingerprint_ = fp;
+  log::Info("signing_keys.loaded", {{"count", std::to_string((*set)->keys.size())}});
+  absl::MutexLock l(&mu_);
+  base_ = *std::move(set);
+  visible_since_ = std::move(visible_since);
+  ChooseSignerLocked(now);
   return absl::OkStatus();
 }
 

@@ -164,7 +164,8 @@ class AuthServiceTest : public ::testing::Test {
     const char* tmp = std::getenv("TEST_TMPDIR");
     std::string key_dir = absl::StrCat(tmp ? tmp : "/tmp", "/auth_keys_", ::getpid());
     std::filesystem::remove_all(key_dir);
-    auto keys = KeyDirectory::Open(key_dir, &random_);
+    auto keys =
+        KeyDirectory::Open(key_dir, KeyDirOptions{.autogenerate = true}, &clock_, &random_);
     ASSERT_TRUE(keys.ok()) << keys.status();
     keys_ = std::move(*keys);
 

@@ -5,6 +5,7 @@
 #include "libs/crypto/hmac.h"
 #include "libs/jwt/json.h"
 #include "libs/logging/log.h"
+#include "libs/status/errors.h"
 
 namespace dvc::auth {
 
@@ -12,10 +13,15 @@ size_t Introspector::ShardOf(const std::string& key) {
   return std::hash<std::string>{}(key) % kShards;
 }
 
-Introspection Introspector::VerifyToken(const KeySet& keys, const std::string& token) const {
+Introspection Introspector::VerifyToken(const KeySet& keys, const std::string& token,
+                                        bool* unknown_kid) const {
   Introspection out;
   auto claims_json = keys.verifier.Verify(token);
-  if (!claims_json.ok()) return out;
+  *unknown_kid = false;
+  if (!claims_json.ok()) {
+    *unknown_kid = status::ReasonOf(claims_json.status()) == "TOKEN_KID_UNKNOWN";
+    return out;
+  }
   auto claims = jwt::ParseFlatJson(*claims_json);
   if (!claims.ok()) return out;
   auto iss = claims->GetString("iss");
@@ -120,7 +126,14 @@ Introspection Introspector::Introspect(const std::string& token) {
     }
   }
   if (!cached) {
-    claims = VerifyToken(*keys, token);
+    bool unknown_kid = false;
+    claims = VerifyToken(*keys, token, &unknown_kid);
+    if (!claims.active && unknown_kid && keys_->RefreshForUnknownKid(*keys)) {
+      // Another replica may already sign with a key this one has not loaded yet.
+      keys = keys_->Keys();
+      if (keys == nullptr) return inactive;
+      claims = VerifyToken(*keys, token, &unknown_kid);
+    }
     if (!claims.active) return inactive;
     if (now_s >= claims.exp) return inactive;
     std::lock_guard<std::mutex> l(shard.mu);

@@ -6,6 +6,8 @@
 //    sees at most one query per session per TTL per replica. Bound on revocation latency: a
 //    session revoked through this replica is inactive at once (ForgetSession); one revoked
 //    through another replica is seen here within the TTL.
+// A token whose kid is unknown makes the KeySource re-read its keys once (rate-limited by the
+// source) before it is refused, so a key another replica already signs with is picked up at once.
 #pragma once
 
 #include <array>
@@ -70,8 +72,9 @@ class Introspector final {
     std::unordered_map<std::string, SessionEntry> map;
   };
 
-  // Verifies signature and the static claims; nullopt-like (active=false) when invalid.
-  Introspection VerifyToken(const KeySet& keys, const std::string& token) const;
+  // Verifies signature and the static claims; active=false when invalid, with *unknown_kid set
+  // when the reason is a kid absent from `keys`.
+  Introspection VerifyToken(const KeySet& keys, const std::string& token, bool* unknown_kid) const;
   bool SessionActive(const std::string& session_id, absl::Time now);
   static size_t ShardOf(const std::string& key);
 

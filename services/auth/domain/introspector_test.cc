@@ -179,6 +179,54 @@ TEST_F(IntrospectorTest, RotatedKeysStillVerifyOldTokensAndDroppedKeysDoNot) {
   EXPECT_FALSE(with_new.Introspect(old_token).active);
 }
 
+// A source whose next snapshot appears only when asked to refresh for an unknown kid.
+class RefreshingKeySource final : public KeySource {
+ public:
+  RefreshingKeySource(std::shared_ptr<const KeySet> now, std::shared_ptr<const KeySet> next)
+      : now_(std::move(now)), next_(std::move(next)) {}
+  std::shared_ptr<const KeySet> Keys() override { return now_; }
+  bool RefreshForUnknownKid(const KeySet& seen) override {
+    ++refreshes;
+    if (seen.version != now_->version) return true;
+    if (next_ == nullptr) return false;
+    now_ = std::move(next_);
+    return true;
+  }
+  int refreshes = 0;
+
+ private:
+  std::shared_ptr<const KeySet> now_, next_;
+};
+
+TEST_F(IntrospectorTest, UnknownKidRefreshesTheKeysOnceAndRetries) {
+  auto k2 = NewKey("k2");
+  auto only_old = MakeKeySet({key_});
+  auto both = MakeKeySet({key_, k2});
+  ASSERT_TRUE(only_old.ok() && both.ok());
+  RefreshingKeySource source(*only_old, *both);
+  Introspector in(&source, &store_, &clock_, {.issuer = "https://iss", .audience = "dvc"});
+
+  // Known kid, bad signature: no refresh.
+  std::string good = Token(Claims());
+  std::string tampered = good.substr(0, good.size() - 2) + (good.back() == 'A' ? "BB" : "AA");
+  EXPECT_FALSE(in.Introspect(tampered).active);
+  EXPECT_EQ(source.refreshes, 0);
+  EXPECT_TRUE(in.Introspect(good).active);
+  EXPECT_EQ(source.refreshes, 0);
+
+  // Unknown kid: one refresh, then the retry succeeds; afterwards no more refreshes.
+  std::string from_other_replica = Token(Claims(), k2.get());
+  EXPECT_TRUE(in.Introspect(from_other_replica).active);
+  EXPECT_EQ(source.refreshes, 1);
+  EXPECT_TRUE(in.Introspect(from_other_replica).active);
+  EXPECT_EQ(source.refreshes, 1);
+
+  // A kid nobody has: one refresh (which finds nothing), then inactive.
+  std::string stranger = Token(Claims(), NewKey("k3").get());
+  EXPECT_FALSE(in.Introspect(stranger).active);
+  EXPECT_EQ(source.refreshes, 2);
+}
+
 TEST(MakeKeySetTest, RejectsEmptyAndDuplicateKids) {
   EXPECT_FALSE(MakeKeySet({}).ok());
   auto a = NewKey("same"), b = NewKey("same");
@@ -186,6 +234,21 @@ TEST(MakeKeySetTest, RejectsEmptyAndDuplicateKids) {
   auto set = MakeKeySet({a});
   ASSERT_TRUE(set.ok());
   EXPECT_NE((*set)->jwks_json.find("\"kid\":\"same\""), std::string::npos);
+}
+
+TEST(MakeKeySetTest, WithSignerKeepsKeysAndVersion) {
+  auto a = NewKey("a"), b = NewKey("b");
+  auto set = MakeKeySet({a, b});
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ((*set)->signer->kid(), "b");
+  auto first = WithSigner(**set, 0);
+  EXPECT_EQ(first->signer->kid(), "a");
+  EXPECT_EQ(first->version, (*set)->version);
+  EXPECT_EQ(first->jwks_json, (*set)->jwks_json);
+  auto t = jwt::Sign(*b, "{}");
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE(first->verifier.Verify(*t).ok());
+  EXPECT_EQ(WithSigner(**set, 7)->signer->kid(), "b");  // clamped
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "services/auth/domain/keys.h"
 
+#include <algorithm>
 #include <atomic>
 
 #include "absl/strings/str_cat.h"
@@ -24,6 +25,14 @@ absl::StatusOr<std::shared_ptr<const KeySet>> MakeKeySet(
   set->jwks_json = jwt::Jwks(raw);
   set->version = next_version.fetch_add(1);
   return std::shared_ptr<const KeySet>(std::move(set));
+}
+
+std::shared_ptr<const KeySet> WithSigner(const KeySet& base, size_t signer_index) {
+  auto set = std::make_shared<KeySet>(base);
+  if (!set->keys.empty()) {
+    set->signer = set->keys[std::min(signer_index, set->keys.size() - 1)].get();
+  }
+  return set;
 }
 
 }  // namespace dvc::auth
