@@ -45,12 +45,12 @@ class PgCaptchaChecker final : public CaptchaChecker {
     if (options_.expose_answer) out.dev_answer = c.answer;
     std::string mac = Mac(out.captcha_id, c.answer);
     absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
-      tx.exec_params(
+      pg::ExecPrepared(tx, 
           "INSERT INTO captchas (captcha_id, answer_hmac, expires_at) "
           "VALUES ($1, $2, to_timestamp($3::double precision))",
           out.captcha_id, mac, absl::ToDoubleSeconds(out.expires_at - absl::UnixEpoch()));
       // Housekeeping: expired challenges are of no use to anyone.
-      tx.exec_params(
+      pg::ExecPrepared(tx, 
           "DELETE FROM captchas WHERE captcha_id IN (SELECT captcha_id FROM captchas "
           "WHERE expires_at < to_timestamp($1::double precision) - interval '1 hour' LIMIT 100)",
           absl::ToDoubleSeconds(clock_->Now() - absl::UnixEpoch()));
@@ -71,7 +71,7 @@ class PgCaptchaChecker final : public CaptchaChecker {
     const double now_s = absl::ToDoubleSeconds(clock_->Now() - absl::UnixEpoch());
     // Consume first (single use even when the answer is wrong), then compare.
     absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
-      pqxx::result r = tx.exec_params(
+      pqxx::result r = pg::ExecPrepared(tx, 
           "UPDATE captchas SET used_at = now() WHERE captcha_id = $1 AND used_at IS NULL "
           "RETURNING answer_hmac, expires_at <= to_timestamp($2::double precision)",
           captcha_id, now_s);

@@ -1,5 +1,7 @@
 #include "libs/pg/pool.h"
 
+#include <cstdio>
+
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -272,6 +274,18 @@ absl::Status Pool::WithReadOnly(const std::function<absl::Status(pqxx::work&)>& 
   TxOptions o;
   o.read_only = true;
   return WithTransaction(fn, o);
+}
+
+std::string PreparedName(const std::string& sql) {
+  // FNV-1a 64: statement names only need to be distinct among a process's few hundred texts.
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : sql) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "dvc_%016llx", static_cast<unsigned long long>(h));
+  return buf;
 }
 
 }  // namespace dvc::pg

@@ -125,6 +125,28 @@ class Pool final {
 absl::Status StatusFromException(const std::exception& e, absl::string_view what);
 
 bool IsUniqueViolation(const absl::Status& s);
+
+// The statement name ExecPrepared uses for `sql` (a hash of the text).
+std::string PreparedName(const std::string& sql);
+
+// Runs `sql` with `args` as a prepared statement of the transaction's connection, prepared on
+// that connection the first time it is used there: PostgreSQL then parses and plans it once per
+// connection instead of on every call (the hot paths run the same few statements thousands of
+// times a second). Same semantics as tx.exec_params otherwise.
+template <typename... Args>
+pqxx::result ExecPrepared(pqxx::transaction_base& tx, const std::string& sql, Args&&... args) {
+  const std::string name = PreparedName(sql);
+  tx.conn().prepare(name, sql);  // a no-op once defined with this text on this connection
+  return tx.exec_prepared(name, std::forward<Args>(args)...);
+}
+
+// ExecPrepared for a statement that must return exactly one row (like exec_params1).
+template <typename... Args>
+pqxx::row ExecPrepared1(pqxx::transaction_base& tx, const std::string& sql, Args&&... args) {
+  const std::string name = PreparedName(sql);
+  tx.conn().prepare(name, sql);
+  return tx.exec_prepared1(name, std::forward<Args>(args)...);
+}
 // The violated constraint's name ("" if unknown or not a unique violation).
 std::string UniqueViolationConstraint(const absl::Status& s);
 

@@ -238,5 +238,22 @@ TEST(EnsureDatabaseTest, CreatesOnceAndIsIdempotentUnderRace) {
   EXPECT_EQ(dvc::status::ReasonOf(EnsureDatabase(*admin, "bad-name").status()), "DB_NAME_INVALID");
 }
 
+TEST(PreparedTest, SameTextRunsPreparedAgainAndAgainOnEveryConnection) {
+  auto db = testing::TestDatabase::Create("prep");
+  ASSERT_TRUE(db.ok()) << db.status();
+  Pool pool({.url = (*db)->url(), .size = 2});
+  for (int round = 0; round < 3; ++round) {
+    absl::Status s = pool.WithTransaction([&](pqxx::work& tx) {
+      pqxx::result r = ExecPrepared(tx, "SELECT $1::int + $2::int", round, 40);
+      EXPECT_EQ(r[0][0].as<int>(), round + 40);
+      pqxx::result n = ExecPrepared(tx, "SELECT count(*) FROM pg_prepared_statements");
+      EXPECT_GE(n[0][0].as<int>(), 1);
+      return absl::OkStatus();
+    });
+    ASSERT_TRUE(s.ok()) << s;
+  }
+  EXPECT_NE(PreparedName("SELECT 1"), PreparedName("SELECT 2"));
+}
+
 }  // namespace
 }  // namespace dvc::pg

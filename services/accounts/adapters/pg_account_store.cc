@@ -44,7 +44,7 @@ absl::Status Emit(pqxx::work& tx, crypto::Random& random, const std::string& acc
 
 void Audit(pqxx::work& tx, const std::string& account_id, const std::string& event,
            const std::string& detail) {
-  tx.exec_params("INSERT INTO audit_events (account_id, event, detail) VALUES ($1, $2, $3)",
+  pg::ExecPrepared(tx, "INSERT INTO audit_events (account_id, event, detail) VALUES ($1, $2, $3)",
                  account_id, event, detail);
 }
 
@@ -65,7 +65,7 @@ absl::StatusOr<Account> PgAccountStore::CreateCitizen(const NewCitizen& c,
   absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
     created.reset();
     // Idempotent retry: the same request id returns the account it created.
-    pqxx::result prior = tx.exec_params(
+    pqxx::result prior = pg::ExecPrepared(tx, 
         "SELECT account_id::text FROM accounts WHERE create_request_id = $1", c.request_id);
     if (!prior.empty()) {
       auto a = Load(tx, "a.account_id = $1::uuid", prior[0][0].c_str());
@@ -91,21 +91,21 @@ absl::StatusOr<Account> PgAccountStore::CreateCitizen(const NewCitizen& c,
     }
     std::string cccd_idx = id.cccd.empty() ? "" : Index("CCCD", id.cccd);
     std::string cmnd_idx = id.cmnd.empty() ? "" : Index("CMND", id.cmnd);
-    tx.exec_params(
+    pg::ExecPrepared(tx, 
         "INSERT INTO accounts (account_id, subject_kind, ial, status, verification_source, "
         "registration_method, create_request_id) VALUES ($1::uuid, 1, $2, 1, $3, $4, $5)",
         account_id, c.ial, c.verification_source, c.registration_method, c.request_id);
-    tx.exec_params(
+    pg::ExecPrepared(tx, 
         "INSERT INTO citizen_identities (account_id, cccd_index, cmnd_index, cccd_sealed, "
         "cmnd_sealed, full_name_sealed, birth_date_sealed, gender, phone_sealed, email_sealed) "
         "VALUES ($1::uuid, NULLIF($2, ''), NULLIF($3, ''), NULLIF($4, ''), NULLIF($5, ''), $6, "
         "$7, $8, $9, NULLIF($10, ''))",
         account_id, cccd_idx, cmnd_idx, *cccd, *cmnd, *name, *dob, id.gender, *phone, *email);
-    tx.exec_params(
+    pg::ExecPrepared(tx, 
         "INSERT INTO credentials (account_id, type, secret_hash) VALUES ($1::uuid, 'PASSWORD', $2)",
         account_id, password_hash);
     if (!c.consent_version.empty()) {
-      tx.exec_params("INSERT INTO consents (account_id, version) VALUES ($1::uuid, $2)",
+      pg::ExecPrepared(tx, "INSERT INTO consents (account_id, version) VALUES ($1::uuid, $2)",
                      account_id, c.consent_version);
     }
     Audit(tx, account_id, "ACCOUNT_CREATED",
@@ -144,7 +144,7 @@ absl::StatusOr<Account> PgAccountStore::CreateCitizen(const NewCitizen& c,
 absl::StatusOr<std::optional<Account>> PgAccountStore::Load(pqxx::work& tx,
                                                             const std::string& where,
                                                             const std::string& param) {
-  pqxx::result r = tx.exec_params(
+  pqxx::result r = pg::ExecPrepared(tx, 
       "SELECT a.account_id::text, a.subject_kind, a.ial, a.status, a.verification_source, "
       "a.registration_method, extract(epoch from a.created_at)::bigint, "
       "c.cccd_sealed, c.cmnd_sealed, c.full_name_sealed, c.birth_date_sealed, c.gender, "
@@ -214,7 +214,7 @@ absl::StatusOr<std::optional<std::string>> PgAccountStore::FindAccountId(
   const bool cccd = id_number.size() == 12;
   std::string idx = Index(cccd ? "CCCD" : "CMND", id_number);
   absl::Status s = pool_->WithReadOnly([&](pqxx::work& tx) -> absl::Status {
-    pqxx::result r = tx.exec_params(
+    pqxx::result r = pg::ExecPrepared(tx, 
         std::string("SELECT account_id::text FROM citizen_identities WHERE ") +
             (cccd ? "cccd_index" : "cmnd_index") + " = $1",
         idx);
@@ -231,7 +231,7 @@ absl::StatusOr<std::optional<AccountStore::Credential>> PgAccountStore::FindCred
   const bool cccd = id_number.size() == 12;
   std::string idx = Index(cccd ? "CCCD" : "CMND", id_number);
   absl::Status s = pool_->WithReadOnly([&](pqxx::work& tx) -> absl::Status {
-    pqxx::result r = tx.exec_params(
+    pqxx::result r = pg::ExecPrepared(tx, 
         std::string("SELECT c.account_id::text, p.secret_hash, a.ial, a.status, c.phone_sealed "
                     "FROM citizen_identities c "
                     "JOIN accounts a ON a.account_id = c.account_id "
@@ -257,13 +257,13 @@ absl::Status PgAccountStore::SetPasswordHash(const std::string& account_id,
                                              const std::string& previous_hash) {
   return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
     if (change == "REHASHED") {
-      tx.exec_params(
+      pg::ExecPrepared(tx, 
           "UPDATE credentials SET secret_hash = $2, updated_at = now() "
           "WHERE account_id = $1::uuid AND type = 'PASSWORD' AND secret_hash = $3",
           account_id, hash, previous_hash);
       return absl::OkStatus();
     }
-    tx.exec_params(
+    pg::ExecPrepared(tx, 
         "INSERT INTO credentials (account_id, type, secret_hash) VALUES ($1::uuid, 'PASSWORD', $2) "
         "ON CONFLICT (account_id, type) DO UPDATE SET secret_hash = EXCLUDED.secret_hash, "
         "updated_at = now()",

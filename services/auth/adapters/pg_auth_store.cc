@@ -75,7 +75,7 @@ Session SessionOf(const pqxx::row& r, int c) {
 
 absl::Status PgAuthStore::CreateLoginFlow(const LoginFlow& f) {
   return pool_->WithTransaction([&](pqxx::work& tx) {
-    tx.exec_params(
+    pg::ExecPrepared(tx, 
         "INSERT INTO login_flows (flow_id, account_id, ial, challenge_id, client_ip, user_agent, "
         "device, created_at, expires_at) VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7, " TS(
             8) ", " TS(9) ")",
@@ -91,7 +91,7 @@ absl::StatusOr<std::optional<LoginFlow>> PgAuthStore::GetLoginFlow(const std::st
   absl::Status s = pool_
                        ->WithReadOnly([&](pqxx::work& tx) {
                          out.reset();
-                         pqxx::result r = tx.exec_params(
+                         pqxx::result r = pg::ExecPrepared(tx, 
         "SELECT flow_id::text, account_id::text, ial, challenge_id, client_ip, user_agent, device, "
         US("created_at") ", " US("expires_at") ", " US("completed_at")
         " FROM login_flows WHERE flow_id = $1::uuid",
@@ -119,7 +119,7 @@ absl::StatusOr<bool> PgAuthStore::CompleteLoginFlow(const std::string& flow_id, 
   if (!IsUuid(flow_id)) return false;
   bool won = false;
   absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
-    pqxx::result r = tx.exec_params("UPDATE login_flows SET completed_at = " TS(
+    pqxx::result r = pg::ExecPrepared(tx, "UPDATE login_flows SET completed_at = " TS(
                                         2) " WHERE flow_id = $1::uuid AND completed_at IS NULL",
                                     flow_id, Us(now));
     won = r.affected_rows() == 1;
@@ -143,9 +143,9 @@ absl::Status PgAuthStore::UpdateThrottles(
   return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
     std::map<std::string, ThrottleState> loaded;
     for (const std::string& key : sorted) {
-      tx.exec_params("INSERT INTO login_throttles (key) VALUES ($1) ON CONFLICT (key) DO NOTHING",
+      pg::ExecPrepared(tx, "INSERT INTO login_throttles (key) VALUES ($1) ON CONFLICT (key) DO NOTHING",
                      key);
-      pqxx::row r = tx.exec_params1(
+      pqxx::row r = pg::ExecPrepared1(tx, 
           "SELECT failures, " US("blocked_until") ", " US("last_failure_at") ", " US(
               "last_success_at") " FROM login_throttles WHERE key = $1 FOR UPDATE",
           key);
@@ -163,7 +163,7 @@ absl::Status PgAuthStore::UpdateThrottles(
     for (size_t i = 0; i < keys.size(); ++i) {
       const ThrottleState& st = states[i];
       OptUs blocked(st.blocked_until), failure(st.last_failure_at), success(st.last_success_at);
-      tx.exec_params(
+      pg::ExecPrepared(tx, 
           "UPDATE login_throttles SET failures = $2, "
           "blocked_until = TIMESTAMPTZ 'epoch' + $3::bigint * INTERVAL '1 microsecond', "
           "last_failure_at = TIMESTAMPTZ 'epoch' + $4::bigint * INTERVAL '1 microsecond', "
@@ -178,7 +178,7 @@ absl::Status PgAuthStore::UpdateThrottles(
 absl::StatusOr<int> PgAuthStore::IncrementWindow(const std::string& key, absl::Time window_start) {
   int count = 0;
   absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
-    pqxx::row r = tx.exec_params1(
+    pqxx::row r = pg::ExecPrepared1(tx, 
         "INSERT INTO rate_windows (key, window_start, count) VALUES ($1, " TS(2) ", 1) "
         "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_windows.count + 1 "
         "RETURNING count",
@@ -195,7 +195,7 @@ absl::StatusOr<int> PgAuthStore::IncrementWindow(const std::string& key, absl::T
 absl::Status PgAuthStore::AppendLoginRecord(const LoginRecord& r) {
   if (!IsUuid(r.account_id)) return absl::InvalidArgumentError("account id is not a UUID");
   return pool_->WithTransaction([&](pqxx::work& tx) {
-    tx.exec_params(
+    pg::ExecPrepared(tx, 
         "INSERT INTO login_history (account_id, at, method, success, failure_reason, client_ip, "
         "user_agent, device) VALUES ($1::uuid, " TS(2) ", $3, $4, $5, $6, $7, $8)",
         r.account_id, Us(r.at), r.method, r.success, r.failure_reason, r.ip, r.user_agent,
@@ -210,7 +210,7 @@ absl::StatusOr<std::vector<LoginRecord>> PgAuthStore::ListLoginRecords(
   if (!IsUuid(account_id)) return out;
   absl::Status s = pool_->WithReadOnly([&](pqxx::work& tx) {
     out.clear();
-    pqxx::result res = tx.exec_params(
+    pqxx::result res = pg::ExecPrepared(tx, 
         "SELECT account_id::text, " US("at") ", method, success, failure_reason, client_ip, "
         "user_agent, device FROM login_history WHERE account_id = $1::uuid "
         "ORDER BY at DESC, id DESC LIMIT $2",
@@ -237,13 +237,13 @@ absl::StatusOr<std::vector<LoginRecord>> PgAuthStore::ListLoginRecords(
 
 absl::Status PgAuthStore::CreateSession(const Session& s, const RefreshRecord& first) {
   return pool_->WithTransaction([&](pqxx::work& tx) {
-    tx.exec_params(
+    pg::ExecPrepared(tx, 
         "INSERT INTO sessions (session_id, account_id, ial, amr, auth_time, created_at, "
         "expires_at, client_ip, user_agent, device) VALUES ($1::uuid, $2::uuid, $3, $4, " TS(
             5) ", " TS(6) ", " TS(7) ", $8, $9, $10)",
         s.session_id, s.account_id, s.ial, absl::StrJoin(s.amr, " "), Us(s.auth_time),
         Us(s.created_at), Us(s.expires_at), s.client.ip, s.client.user_agent, s.client.device);
-    tx.exec_params(
+    pg::ExecPrepared(tx, 
         "INSERT INTO refresh_tokens (token_hmac, session_id, created_at, idle_expires_at) "
         "VALUES ($1, $2::uuid, " TS(3) ", LEAST(" TS(4) ", " TS(5) "))",
         first.token_hmac, s.session_id, Us(first.created_at), Us(first.idle_expires_at),
@@ -259,7 +259,7 @@ absl::StatusOr<RotateResult> PgAuthStore::RotateRefreshToken(const std::string& 
     result = RotateResult{};
     // FOR UPDATE OF t: a concurrent rotation of the same token waits here and then sees the
     // row with used_at set (READ COMMITTED re-reads the locked row), i.e. a reuse.
-    pqxx::result r = tx.exec_params(
+    pqxx::result r = pg::ExecPrepared(tx, 
         std::string("SELECT " US("t.idle_expires_at") ", " US("t.used_at") ", ") + kSessionColumns +
             " FROM refresh_tokens t JOIN sessions s ON s.session_id = t.session_id "
             "WHERE t.token_hmac = $1 FOR UPDATE OF t",
@@ -273,7 +273,7 @@ absl::StatusOr<RotateResult> PgAuthStore::RotateRefreshToken(const std::string& 
     result.session = SessionOf(r[0], 2);
     const Session& s = result.session;
     if (used) {
-      tx.exec_params(
+      pg::ExecPrepared(tx, 
           "UPDATE sessions SET revoked_at = COALESCE(revoked_at, " TS(2) "), "
           "revoke_reason = COALESCE(revoke_reason, 'REFRESH_TOKEN_REUSED') "
           "WHERE session_id = $1::uuid",
@@ -289,9 +289,9 @@ absl::StatusOr<RotateResult> PgAuthStore::RotateRefreshToken(const std::string& 
       result.outcome = RotateOutcome::kExpired;
       return absl::OkStatus();
     }
-    tx.exec_params("UPDATE refresh_tokens SET used_at = " TS(2) " WHERE token_hmac = $1", old_hmac,
+    pg::ExecPrepared(tx, "UPDATE refresh_tokens SET used_at = " TS(2) " WHERE token_hmac = $1", old_hmac,
                    Us(now));
-    tx.exec_params(
+    pg::ExecPrepared(tx, 
         "INSERT INTO refresh_tokens (token_hmac, session_id, created_at, idle_expires_at) "
         "VALUES ($1, $2::uuid, " TS(3) ", LEAST(" TS(4) ", " TS(5) "))",
         next.token_hmac, s.session_id, Us(next.created_at), Us(next.idle_expires_at),
@@ -308,7 +308,7 @@ absl::StatusOr<std::optional<std::string>> PgAuthStore::RevokeSessionByRefresh(
   std::optional<std::string> sid;
   absl::Status st = pool_->WithTransaction([&](pqxx::work& tx) {
     sid.reset();
-    pqxx::result r = tx.exec_params(
+    pqxx::result r = pg::ExecPrepared(tx, 
         "UPDATE sessions SET revoked_at = COALESCE(revoked_at, " TS(2) "), "
         "revoke_reason = COALESCE(revoke_reason, $3) "
         "WHERE session_id = (SELECT session_id FROM refresh_tokens WHERE token_hmac = $1) "
@@ -326,7 +326,7 @@ absl::StatusOr<SessionState> PgAuthStore::GetSessionState(const std::string& ses
   if (!IsUuid(session_id)) return state;
   absl::Status st = pool_->WithReadOnly([&](pqxx::work& tx) {
     state = SessionState{};
-    pqxx::result r = tx.exec_params(
+    pqxx::result r = pg::ExecPrepared(tx, 
         "SELECT " US("expires_at") ", revoked_at IS NOT NULL FROM sessions "
         "WHERE session_id = $1::uuid",
         session_id);
@@ -347,14 +347,14 @@ absl::StatusOr<int64_t> PgAuthStore::PurgeExpired(absl::Time now, absl::Duration
     n = 0;
     std::string cutoff = Us(now - keep);
     n +=
-        tx.exec_params("DELETE FROM login_flows WHERE expires_at < " TS(1), cutoff).affected_rows();
-    n += tx.exec_params("DELETE FROM refresh_tokens WHERE idle_expires_at < " TS(1), cutoff)
+        pg::ExecPrepared(tx, "DELETE FROM login_flows WHERE expires_at < " TS(1), cutoff).affected_rows();
+    n += pg::ExecPrepared(tx, "DELETE FROM refresh_tokens WHERE idle_expires_at < " TS(1), cutoff)
              .affected_rows();
-    n += tx.exec_params("DELETE FROM sessions WHERE expires_at < " TS(1), cutoff).affected_rows();
-    n += tx.exec_params("DELETE FROM rate_windows WHERE window_start < " TS(1),
+    n += pg::ExecPrepared(tx, "DELETE FROM sessions WHERE expires_at < " TS(1), cutoff).affected_rows();
+    n += pg::ExecPrepared(tx, "DELETE FROM rate_windows WHERE window_start < " TS(1),
                         Us(now - absl::Hours(24)))
              .affected_rows();
-    n += tx.exec_params(
+    n += pg::ExecPrepared(tx, 
                "DELETE FROM login_throttles WHERE COALESCE(blocked_until, '-infinity') < " TS(1)
                " AND COALESCE(last_failure_at, '-infinity') < " TS(1)
                " AND COALESCE(last_success_at, '-infinity') < " TS(2),

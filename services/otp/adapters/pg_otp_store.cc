@@ -65,14 +65,14 @@ class PgTx final : public OtpTx {
   explicit PgTx(pqxx::work& tx) : tx_(tx) {}
 
   absl::StatusOr<std::optional<Challenge>> LockById(const std::string& id) override {
-    pqxx::result r = tx_.exec_params(
+    pqxx::result r = pg::ExecPrepared(tx_, 
         "SELECT " + SelectColumns() + " FROM otp_challenges WHERE id = $1::uuid FOR UPDATE", id);
     if (r.empty()) return std::optional<Challenge>();
     return std::optional<Challenge>(FromRow(r[0]));
   }
 
   absl::StatusOr<std::optional<Challenge>> LockByRequestId(const std::string& rid) override {
-    pqxx::result r = tx_.exec_params("SELECT " + SelectColumns() +
+    pqxx::result r = pg::ExecPrepared(tx_, "SELECT " + SelectColumns() +
                                          " FROM otp_challenges WHERE request_id = $1 FOR UPDATE",
                                      rid);
     if (r.empty()) return std::optional<Challenge>();
@@ -83,7 +83,7 @@ class PgTx final : public OtpTx {
     // libpqxx 6 has no std::optional parameters: a null const char* is SQL NULL.
     const std::string used_text = c.used_at ? absl::StrCat(Micros(*c.used_at)) : "";
     const char* used = c.used_at ? used_text.c_str() : nullptr;
-    pqxx::result r = tx_.exec_params(
+    pqxx::result r = pg::ExecPrepared(tx_, 
         "INSERT INTO otp_challenges (id, request_id, purpose, phone_sealed, phone_index, "
         "subject_index, code_hmac, seq, delivery, attempts_left, deliveries, created_at, "
         "expires_at, resend_after, used_at) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, "
@@ -99,7 +99,7 @@ class PgTx final : public OtpTx {
     // libpqxx 6 has no std::optional parameters: a null const char* is SQL NULL.
     const std::string used_text = c.used_at ? absl::StrCat(Micros(*c.used_at)) : "";
     const char* used = c.used_at ? used_text.c_str() : nullptr;
-    pqxx::result r = tx_.exec_params(
+    pqxx::result r = pg::ExecPrepared(tx_, 
         "UPDATE otp_challenges SET code_hmac = $2, seq = $3, delivery = $4, attempts_left = $5, "
         "deliveries = $6, expires_at = " + Ts(7) + ", resend_after = " + Ts(8) +
         ", used_at = " + Ts(9) + " WHERE id = $1::uuid",
@@ -117,7 +117,7 @@ class PgTx final : public OtpTx {
               [](const SendLimit& a, const SendLimit& b) { return a.key < b.key; });
     // Create-or-lock every key first (sorted: no deadlock between two multi-key sends).
     for (const SendLimit& l : sorted) {
-      tx_.exec_params(
+      pg::ExecPrepared(tx_, 
           "INSERT INTO otp_send_keys (key) VALUES ($1) "
           "ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key",
           l.key);
@@ -126,12 +126,12 @@ class PgTx final : public OtpTx {
     std::optional<absl::Duration> wait;
     for (const SendLimit& l : sorted) {
       const int64_t since = Micros(now - l.window);
-      pqxx::row n = tx_.exec_params1(
+      pqxx::row n = pg::ExecPrepared1(tx_, 
           "SELECT count(*) FROM otp_sends WHERE key = $1 AND at > " + Ts(2), l.key, since);
       const int64_t count = n[0].as<int64_t>();
       if (count < l.limit) continue;
       // The send that has to leave the window before one more fits.
-      pqxx::row oldest = tx_.exec_params1(
+      pqxx::row oldest = pg::ExecPrepared1(tx_, 
           "SELECT " + Col("at") + " FROM otp_sends WHERE key = $1 AND at > " + Ts(2) +
               " ORDER BY at OFFSET $3 LIMIT 1",
           l.key, since, count - l.limit);
@@ -140,7 +140,7 @@ class PgTx final : public OtpTx {
     }
     if (wait) return wait;
     for (const SendLimit& l : sorted) {
-      tx_.exec_params("INSERT INTO otp_sends (key, at, challenge_id, seq) VALUES ($1, " + Ts(2) +
+      pg::ExecPrepared(tx_, "INSERT INTO otp_sends (key, at, challenge_id, seq) VALUES ($1, " + Ts(2) +
                           ", $3::uuid, $4)",
                       l.key, Micros(now), challenge_id, seq);
     }
@@ -148,14 +148,14 @@ class PgTx final : public OtpTx {
   }
 
   absl::Status RefundSend(const std::string& challenge_id, int seq) override {
-    tx_.exec_params("DELETE FROM otp_sends WHERE challenge_id = $1::uuid AND seq = $2",
+    pg::ExecPrepared(tx_, "DELETE FROM otp_sends WHERE challenge_id = $1::uuid AND seq = $2",
                     challenge_id, seq);
     return absl::OkStatus();
   }
 
   absl::Status LogDelivery(const std::string& challenge_id, int seq, DeliveryOutcome outcome,
                            absl::Time at) override {
-    tx_.exec_params("INSERT INTO otp_deliveries (challenge_id, attempt, outcome, at) VALUES "
+    pg::ExecPrepared(tx_, "INSERT INTO otp_deliveries (challenge_id, attempt, outcome, at) VALUES "
                     "($1::uuid, $2, $3, " + Ts(4) + ") ON CONFLICT (challenge_id, attempt) "
                     "DO UPDATE SET outcome = EXCLUDED.outcome, at = EXCLUDED.at",
                     challenge_id, seq, outcome == DeliveryOutcome::kSent ? "SENT" : "FAILED",
@@ -180,13 +180,13 @@ absl::StatusOr<int64_t> PgOtpStore::Purge(absl::Time challenges_before, absl::Ti
                                           absl::Time log_before) {
   int64_t deleted = 0;
   absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
-    pqxx::result r = tx.exec_params("DELETE FROM otp_challenges WHERE expires_at < " + Ts(1),
+    pqxx::result r = pg::ExecPrepared(tx, "DELETE FROM otp_challenges WHERE expires_at < " + Ts(1),
                                     Micros(challenges_before));
     deleted = r.affected_rows();
-    tx.exec_params("DELETE FROM otp_sends WHERE at < " + Ts(1), Micros(sends_before));
+    pg::ExecPrepared(tx, "DELETE FROM otp_sends WHERE at < " + Ts(1), Micros(sends_before));
     tx.exec("DELETE FROM otp_send_keys k WHERE NOT EXISTS "
             "(SELECT 1 FROM otp_sends s WHERE s.key = k.key)");
-    tx.exec_params("DELETE FROM otp_deliveries WHERE at < " + Ts(1), Micros(log_before));
+    pg::ExecPrepared(tx, "DELETE FROM otp_deliveries WHERE at < " + Ts(1), Micros(log_before));
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
