@@ -8,7 +8,7 @@ absl::Status PgLookupAudit::Record(const std::vector<AuditEntry>& entries) {
   if (entries.empty()) return absl::OkStatus();
   return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
     for (const AuditEntry& e : entries) {
-      tx.exec_params(
+      pg::ExecPrepared(tx, 
           "INSERT INTO lookup_audit (request_id, provider, operation, outcome, attempt, "
           "latency_ms, at) VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz)",
           e.request_id, e.provider, e.operation, e.outcome, e.attempt,

@@ -128,7 +128,7 @@ absl::Status PgFlowStore::Insert(const Flow& f) {
   auto sealed = SealApplicant(*cipher_, f);
   if (!sealed.ok()) return sealed.status();
   return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
-    tx.exec_params(
+    pg::ExecPrepared(tx, 
         "INSERT INTO registration_flows (flow_id, method, state, id_number_sealed, "
         "full_name_sealed, birth_date_sealed, phone_sealed, email_sealed, id_index, masked_phone, "
         "consent_version, consent_at, start_request_id, otp_challenge_id, otp_expires_at, "
@@ -151,7 +151,7 @@ absl::StatusOr<std::optional<Flow>> PgFlowStore::Get(const std::string& flow_id)
   std::optional<Flow> out;
   absl::Status s = pool_->WithReadOnly([&](pqxx::work& tx) -> absl::Status {
     out.reset();
-    pqxx::result r = tx.exec_params(
+    pqxx::result r = pg::ExecPrepared(tx, 
         absl::StrCat("SELECT ", kColumns, " FROM registration_flows WHERE flow_id = $1::uuid"),
         flow_id);
     if (r.empty()) return absl::OkStatus();
@@ -169,7 +169,7 @@ absl::StatusOr<std::optional<Flow>> PgFlowStore::FindByStartRequest(
   std::optional<Flow> out;
   absl::Status s = pool_->WithReadOnly([&](pqxx::work& tx) -> absl::Status {
     out.reset();
-    pqxx::result r = tx.exec_params(
+    pqxx::result r = pg::ExecPrepared(tx, 
         absl::StrCat("SELECT ", kColumns,
                      " FROM registration_flows WHERE start_request_id = $1"),
         request_id);
@@ -199,7 +199,7 @@ absl::Status PgFlowStore::WithLockedFlow(const std::string& flow_id, const StepF
                              absl::ToInt64Milliseconds(lock_timeout_), "ms'"));
         pqxx::result r;
         try {
-          r = tx.exec_params(absl::StrCat("SELECT ", kColumns,
+          r = pg::ExecPrepared(tx, absl::StrCat("SELECT ", kColumns,
                                           " FROM registration_flows WHERE flow_id = $1::uuid "
                                           "FOR UPDATE"),
                              flow_id);
@@ -219,7 +219,7 @@ absl::Status PgFlowStore::WithLockedFlow(const std::string& flow_id, const StepF
         if (!res.save || !flow) return absl::OkStatus();
         auto sealed = SealApplicant(*cipher_, *flow);
         if (!sealed.ok()) return sealed.status();
-        tx.exec_params(
+        pg::ExecPrepared(tx, 
             "UPDATE registration_flows SET state = $2, id_number_sealed = NULLIF($3, ''), "
             "full_name_sealed = NULLIF($4, ''), birth_date_sealed = NULLIF($5, ''), "
             "phone_sealed = NULLIF($6, ''), email_sealed = NULLIF($7, ''), masked_phone = $8, "
@@ -241,7 +241,7 @@ absl::Status PgFlowStore::WithLockedFlow(const std::string& flow_id, const StepF
 absl::StatusOr<int> PgFlowStore::PurgeExpired(absl::Time before) {
   int n = 0;
   absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
-    pqxx::result r = tx.exec_params(
+    pqxx::result r = pg::ExecPrepared(tx, 
         "DELETE FROM registration_flows WHERE expires_at < $1::timestamptz", Ts(before));
     n = static_cast<int>(r.affected_rows());
     return absl::OkStatus();

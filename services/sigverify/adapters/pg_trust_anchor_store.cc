@@ -18,7 +18,7 @@ absl::Status PgTrustAnchorStore::RecordLoaded(const std::vector<TrustAnchor>& an
   if (anchors.empty()) return absl::OkStatus();
   return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
     for (const TrustAnchor& a : anchors) {
-      tx.exec_params(
+      pg::ExecPrepared(tx, 
           "INSERT INTO trust_anchors (fingerprint_sha256, subject, not_after, loaded_at) "
           "VALUES ($1, $2, $3::timestamptz, $4::timestamptz) "
           "ON CONFLICT (fingerprint_sha256) DO UPDATE SET subject = EXCLUDED.subject, "
