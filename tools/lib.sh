@@ -162,7 +162,8 @@ stack_start() {
                     [ "$mode" = test ] && args+=(--flow_ttl=15s) ;;
       auth) args+=(--accounts_addr="127.0.0.1:${port[accounts]}" --otp_addr="127.0.0.1:${port[otp]}"
                    --captcha_hmac_key_file="$keys/captcha_hmac_key" --token_hmac_key_file="$keys/token_hmac_key"
-                   --signing_key_dir="$STATE_DIR/signing_keys" --signing_key_autogenerate=true --trusted_proxies=127.0.0.1 $dev_flags) ;;
+                   --signing_key_dir="$STATE_DIR/signing_keys" --signing_key_autogenerate=true --trusted_proxies=127.0.0.1
+                   --kafka_brokers="$KAFKA_BROKERS" $dev_flags) ;;
     esac
     "$bin" "${args[@]}" > "$STATE_DIR/logs/$s.log" 2>&1 &
     record_pid $! "$s"

@@ -1,10 +1,12 @@
 // auth — composition root: config → PostgreSQL (migrations) → signing keys → clients of accounts
-// and otp → domain → gRPC server. `auth migrate` applies the migrations and exits (Kubernetes
+// and otp → domain → gRPC server, and the consumer of account events (password change → the
+// account's sessions end). `auth migrate` applies the migrations and exits (Kubernetes
 // job).
 #include <cstdio>
 #include <cstring>
-#include <thread>
 #include <memory>
+#include <optional>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_split.h"
@@ -13,6 +15,7 @@
 #include "libs/clock/clock.h"
 #include "libs/config/config.h"
 #include "libs/crypto/random.h"
+#include "libs/kafka/consumer.h"
 #include "libs/logging/log.h"
 #include "libs/metrics/metrics.h"
 #include "libs/pg/migrate.h"
@@ -22,6 +25,7 @@
 #include "libs/server/grpc_server.h"
 #include "services/auth/adapters/background_queue.h"
 #include "services/auth/adapters/grpc_clients.h"
+#include "services/auth/adapters/kafka_account_events.h"
 #include "services/auth/adapters/key_dir.h"
 #include "services/auth/adapters/pg_auth_store.h"
 #include "services/auth/api/auth_grpc.h"
@@ -34,6 +38,7 @@ namespace {
 struct Config {
   int grpc_port, metrics_port, db_pool_size;
   std::string database_url, log_level, accounts_addr, otp_addr, signing_key_dir;
+  std::string kafka_brokers, kafka_group;
   std::vector<std::string> trusted_proxies;
   std::string captcha_hmac_key, token_hmac_key;
   bool dev_expose_captcha;
@@ -62,6 +67,10 @@ int Run(int argc, char** argv) {
   cfg.log_level = src.Enum("log_level", "info", "log verbosity", log::kLevelNames);
   cfg.accounts_addr = src.String("accounts_addr", "", "accounts service host:port", serve);
   cfg.otp_addr = src.String("otp_addr", "", "otp service host:port", serve);
+  cfg.kafka_brokers = src.String("kafka_brokers", "",
+                                 "Kafka bootstrap servers (host:port,...) for account events",
+                                 serve);
+  cfg.kafka_group = src.String("kafka_group", "auth", "Kafka consumer group of auth");
   cfg.accounts_deadline =
       src.Duration("accounts_deadline", absl::Seconds(3), "deadline of calls to accounts");
   // Longer than otp's SMS gateway timeout (5s): SendOtp waits for the delivery.
@@ -171,6 +180,19 @@ int Run(int argc, char** argv) {
       DeriveSecrets(cfg.token_hmac_key), cfg.auth);
   AuthGrpc api(&domain, cfg.trusted_proxies);
 
+  // Account events: a password change ends the account's sessions. At least once; stopped
+  // before the domain goes away.
+  AccountEventHandler account_events([&domain](const std::string& account_id,
+                                               const std::string& reason,
+                                               std::optional<absl::Time> changed_at) {
+    return domain.RevokeAllSessions(account_id, reason, changed_at);
+  });
+  auto consumer = kafka::Consumer::Create({.bootstrap_servers = cfg.kafka_brokers,
+                                           .group_id = cfg.kafka_group,
+                                           .topics = {kAccountsTopic},
+                                           .client_id = "auth"});
+  if (!consumer.ok()) return Fail(consumer.status());
+
   metrics::Registry registry;
   pg::ExportPoolMetrics(pool, &registry);
   auto& key_count = registry.Gauge("auth_signing_keys", "Signing keys loaded").Default();
@@ -184,6 +206,12 @@ int Run(int argc, char** argv) {
       &registry);
   srv.Register(&api);
   if (auto s = srv.Start(); !s.ok()) return Fail(s);
+  if (auto s = (*consumer)->Start([&account_events](const kafka::ReceivedMessage& m) {
+        return account_events.Handle(m);
+      });
+      !s.ok()) {
+    return Fail(s);
+  }
   log::Info("auth.config", {{"config", src.Describe()}});
 
   // Maintenance: pick up rotated signing keys; delete expired rows.
@@ -205,6 +233,7 @@ int Run(int argc, char** argv) {
   server::WaitForTerminationSignal();
   log::Info("auth.stopping");
   srv.Shutdown();
+  (*consumer)->Stop();  // waits for the event in progress, commits, leaves the group
   stop.Notify();
   maintenance.join();
   background.reset();

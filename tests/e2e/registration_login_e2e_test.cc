@@ -364,6 +364,45 @@ TEST_F(E2E, WrongPasswordAndUnknownAccountLookTheSame) {
   EXPECT_EQ(wrong.error_message(), unknown.error_message());
 }
 
+TEST_F(E2E, PasswordChangeEndsTheOtherSessions) {
+  Person p = stack_.NewPerson();
+  reg::Flow done = Register(p);
+  ASSERT_EQ(done.state(), reg::FLOW_STATE_COMPLETED);
+  auto first = stack_.LastOtp(p.phone);
+  auth::TokenResponse t = Login(p, first.value_or(""));
+  ASSERT_FALSE(t.refresh_token().empty());
+
+  // The password changes (accounts publishes CredentialChanged; auth consumes it).
+  acc::SetPasswordRequest sp;
+  sp.set_account_id(done.account_id());
+  sp.set_password("Moi-MatKhau@2027");
+  sp.set_request_id("pw-change-" + done.account_id());
+  acc::SetPasswordResponse spr;
+  ASSERT_TRUE(stack_.accounts().SetPassword(Ctx().get(), sp, &spr).ok());
+
+  // Within a few seconds the old session can no longer refresh, and its access token is no
+  // longer active.
+  grpc::Status s;
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  std::string refresh = t.refresh_token();
+  do {
+    absl::SleepFor(absl::Milliseconds(500));
+    auth::RefreshRequest rr;
+    rr.set_refresh_token(refresh);
+    auth::TokenResponse next;
+    s = stack_.auth().Refresh(Ctx().get(), rr, &next);
+    if (s.ok()) refresh = next.refresh_token();  // not yet revoked: keep the family going
+  } while (s.ok() && absl::Now() < deadline);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(ReasonOf(s), "SESSION_REVOKED");
+  absl::SleepFor(absl::Seconds(1.5));  // the introspection cache of session state
+  auth::IntrospectRequest ir;
+  ir.set_token(t.access_token());
+  auth::IntrospectResponse in;
+  ASSERT_TRUE(stack_.auth().Introspect(Ctx().get(), ir, &in).ok());
+  EXPECT_FALSE(in.active());
+}
+
 // The test stack runs otp with --otp_ttl=6s and registration with --flow_ttl=15s.
 TEST_F(E2E, ExpiredOtpIsRefusedAndResendGivesAFreshOne) {
   Person p = stack_.NewPerson();

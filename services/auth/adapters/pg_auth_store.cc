@@ -340,6 +340,26 @@ absl::StatusOr<SessionState> PgAuthStore::GetSessionState(const std::string& ses
   return state;
 }
 
+absl::StatusOr<std::vector<std::string>> PgAuthStore::RevokeSessionsOfAccount(
+    const std::string& account_id, absl::Time created_before, absl::Time now,
+    const std::string& reason) {
+  std::vector<std::string> revoked;
+  if (!IsUuid(account_id)) return revoked;
+  absl::Status st = pool_->WithTransaction([&](pqxx::work& tx) {
+    revoked.clear();
+    pqxx::result r = pg::ExecPrepared(tx,
+        "UPDATE sessions SET revoked_at = " TS(3) ", revoke_reason = $4 "
+        "WHERE account_id = $1::uuid AND revoked_at IS NULL AND created_at < " TS(2)
+        " AND expires_at > " TS(3) " RETURNING session_id::text",
+        absl::AsciiStrToLower(account_id), Us(created_before), Us(now), reason);
+    for (const auto& row : r) revoked.push_back(row[0].as<std::string>());
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
+  std::sort(revoked.begin(), revoked.end());
+  return revoked;
+}
+
 absl::StatusOr<int64_t> PgAuthStore::PurgeExpired(absl::Time now, absl::Duration keep,
                                                   absl::Duration trust_keep) {
   int64_t n = 0;

@@ -26,6 +26,9 @@ class PgAuthStore final : public AuthStore {
   absl::StatusOr<std::optional<std::string>> RevokeSessionByRefresh(
       const std::string& token_hmac, absl::Time now, const std::string& reason) override;
   absl::StatusOr<SessionState> GetSessionState(const std::string& session_id) override;
+  absl::StatusOr<std::vector<std::string>> RevokeSessionsOfAccount(
+      const std::string& account_id, absl::Time created_before, absl::Time now,
+      const std::string& reason) override;
   absl::StatusOr<int64_t> PurgeExpired(absl::Time now, absl::Duration keep,
                                        absl::Duration trust_keep) override;
 

@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/barrier.h"
@@ -284,6 +286,56 @@ TEST_F(PgAuthStoreTest, LogoutByAnyTokenOfTheFamily) {
   EXPECT_FALSE(store_->RevokeSessionByRefresh("zz", now_, "LOGOUT")->has_value());
   EXPECT_FALSE(store_->GetSessionState(Uuid(2))->exists);
   EXPECT_FALSE(store_->GetSessionState("garbage")->exists);
+}
+
+TEST_F(PgAuthStoreTest, RevokeSessionsOfAccountHonoursCutoffAndIsIdempotent) {
+  constexpr char kOther[] = "6f1c2a3b-0000-4000-8000-0000000000ff";
+  Session before = NewSession(Uuid(1));
+  Session after = NewSession(Uuid(2));
+  after.created_at = now_ + absl::Minutes(10);
+  Session other = NewSession(Uuid(3));
+  other.account_id = kOther;
+  Session logged_out = NewSession(Uuid(4));
+  Session expired = NewSession(Uuid(5), absl::Minutes(15));
+  ASSERT_TRUE(store_->CreateSession(before, Token("t1")).ok());
+  ASSERT_TRUE(store_->CreateSession(after, Token("t2")).ok());
+  ASSERT_TRUE(store_->CreateSession(other, Token("t3")).ok());
+  ASSERT_TRUE(store_->CreateSession(logged_out, Token("t4")).ok());
+  ASSERT_TRUE(store_->CreateSession(expired, Token("t5")).ok());
+  ASSERT_TRUE(store_->RevokeSessionByRefresh("t4", now_, "LOGOUT").ok());
+
+  const absl::Time at = now_ + absl::Minutes(20);
+  auto revoked = store_->RevokeSessionsOfAccount(
+      absl::AsciiStrToUpper(kAccount), now_ + absl::Minutes(5), at, "PASSWORD_CHANGED");
+  ASSERT_TRUE(revoked.ok()) << revoked.status();
+  EXPECT_EQ(*revoked, (std::vector<std::string>{Uuid(1)}));
+  EXPECT_TRUE(store_->GetSessionState(Uuid(1))->revoked);
+  EXPECT_FALSE(store_->GetSessionState(Uuid(2))->revoked);  // began after the cutoff
+  EXPECT_FALSE(store_->GetSessionState(Uuid(3))->revoked);  // another account
+  EXPECT_FALSE(store_->GetSessionState(Uuid(5))->revoked);  // already over
+  EXPECT_EQ(store_->RotateRefreshToken("t1", Token("t1b"), at)->outcome, RotateOutcome::kRevoked);
+  EXPECT_EQ(store_->RotateRefreshToken("t2", Token("t2b"), at)->outcome, RotateOutcome::kRotated);
+
+  std::map<std::string, std::string> reasons;
+  ASSERT_TRUE(pool_
+                  ->WithReadOnly([&](pqxx::work& tx) {
+                    for (const auto& row : tx.exec(
+                             "SELECT session_id::text, revoke_reason FROM sessions "
+                             "WHERE revoke_reason IS NOT NULL")) {
+                      reasons[row[0].as<std::string>()] = row[1].as<std::string>();
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(reasons, (std::map<std::string, std::string>{{Uuid(1), "PASSWORD_CHANGED"},
+                                                         {Uuid(4), "LOGOUT"}}));
+
+  // Again: nothing left to revoke.
+  revoked = store_->RevokeSessionsOfAccount(kAccount, now_ + absl::Minutes(5),
+                                            at + absl::Minutes(1), "PASSWORD_CHANGED");
+  ASSERT_TRUE(revoked.ok());
+  EXPECT_TRUE(revoked->empty());
+  EXPECT_TRUE(store_->RevokeSessionsOfAccount("garbage", at, at, "X")->empty());
 }
 
 TEST_F(PgAuthStoreTest, PurgeKeepsLiveDataAndHistory) {

@@ -65,6 +65,11 @@ absl::Status DependencyUnavailable() {
                              "The service is temporarily unavailable. Please try again later.");
 }
 
+absl::Status AccountIdInvalid() {
+  return status::InvalidArgument("ACCOUNT_ID_INVALID", "account_id", "Mã tài khoản không hợp lệ.",
+                                 "The account id is invalid.");
+}
+
 std::string Acr(int ial) { return absl::StrCat("urn:dvc:ial:", ial); }
 
 }  // namespace
@@ -355,6 +360,22 @@ absl::Status AuthDomain::Logout(const std::string& refresh_token) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<int> AuthDomain::RevokeAllSessions(const std::string& account_id,
+                                                  const std::string& reason,
+                                                  std::optional<absl::Time> changed_at) {
+  if (!IsUuid(account_id)) return AccountIdInvalid();
+  absl::Time now = deps_.clock->Now();
+  absl::Time cutoff = changed_at.has_value() ? std::min(*changed_at, now) : now;
+  auto revoked = deps_.store->RevokeSessionsOfAccount(absl::AsciiStrToLower(account_id), cutoff,
+                                                      now, reason);
+  if (!revoked.ok()) return revoked.status();
+  for (const std::string& sid : *revoked) introspector_.ForgetSession(sid);
+  log::Info("sessions.revoked_all", {{"account_id", absl::AsciiStrToLower(account_id)},
+                                     {"reason", reason},
+                                     {"count", absl::StrCat(revoked->size())}});
+  return static_cast<int>(revoked->size());
+}
+
 Introspection AuthDomain::Introspect(const std::string& token) {
   return introspector_.Introspect(token);
 }
@@ -366,10 +387,7 @@ std::string AuthDomain::Jwks() {
 
 absl::StatusOr<std::vector<LoginRecord>> AuthDomain::ListLoginHistory(const std::string& account_id,
                                                                       int limit) {
-  if (!IsUuid(account_id)) {
-    return status::InvalidArgument("ACCOUNT_ID_INVALID", "account_id", "Mã tài khoản không hợp lệ.",
-                                   "The account id is invalid.");
-  }
+  if (!IsUuid(account_id)) return AccountIdInvalid();
   if (limit <= 0) limit = kDefaultHistoryLimit;
   limit = std::min(limit, kMaxHistoryLimit);
   return deps_.store->ListLoginRecords(absl::AsciiStrToLower(account_id), limit);

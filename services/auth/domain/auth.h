@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,14 @@ class AuthDomain final {
   absl::StatusOr<Tokens> CompleteLogin(const std::string& flow_id, const std::string& otp);
   absl::StatusOr<Tokens> Refresh(const std::string& refresh_token);
   absl::Status Logout(const std::string& refresh_token);
+  // Ends every session of the account that began before `changed_at` (default and upper bound:
+  // now), e.g. after a password change (reason "PASSWORD_CHANGED"): their refresh tokens answer
+  // SESSION_REVOKED and their access tokens introspect inactive (at once on this replica, within
+  // session_cache_ttl on the others). Sessions begun after `changed_at` (a login with the new
+  // password) are kept, so a late or re-delivered event cannot end them. Idempotent. Returns
+  // the number of sessions ended. INVALID_ARGUMENT ACCOUNT_ID_INVALID for a non-UUID.
+  absl::StatusOr<int> RevokeAllSessions(const std::string& account_id, const std::string& reason,
+                                        std::optional<absl::Time> changed_at = std::nullopt);
   Introspection Introspect(const std::string& token);
   std::string Jwks();
   absl::StatusOr<std::vector<LoginRecord>> ListLoginHistory(const std::string& account_id,

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libs/clock/clock.h"
@@ -341,6 +342,92 @@ TEST_F(AuthTest, LogoutRevokesTheSession) {
   // Another session of the same account is untouched.
   Tokens other = Login();
   EXPECT_TRUE(domain_->Introspect(other.access_token).active);
+}
+
+TEST_F(AuthTest, RevokeAllSessionsEndsEverySessionOfTheAccountOnly) {
+  constexpr char kOtherCccd[] = "001099054321";
+  constexpr char kOtherId[] = "6f1c2a3b-0000-4000-8000-000000000002";
+  accounts_.Add(FakeAccount{kOtherCccd, kPassword, kOtherId, 2, "0912345679"});
+  Tokens a = Login();
+  Tokens b = Login();
+  auto flow = domain_->StartPasswordLogin(Req(kOtherCccd));
+  ASSERT_TRUE(flow.ok()) << flow.status();
+  auto other = domain_->CompleteLogin(flow->flow_id, "123456");
+  ASSERT_TRUE(other.ok()) << other.status();
+  ASSERT_TRUE(domain_->Introspect(a.access_token).active);
+  ASSERT_TRUE(domain_->Introspect(b.access_token).active);
+  clock_.Advance(absl::Seconds(1));
+
+  auto n = domain_->RevokeAllSessions(absl::AsciiStrToUpper(kAccountId), "PASSWORD_CHANGED");
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 2);
+  // On this replica at once, without waiting for the session cache.
+  EXPECT_FALSE(domain_->Introspect(a.access_token).active);
+  EXPECT_FALSE(domain_->Introspect(b.access_token).active);
+  absl::Status refresh = domain_->Refresh(a.refresh_token).status();
+  EXPECT_EQ(refresh.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(status::ReasonOf(refresh), "SESSION_REVOKED");
+  EXPECT_EQ(status::ReasonOf(domain_->Refresh(b.refresh_token).status()), "SESSION_REVOKED");
+  EXPECT_EQ(store_.RevokeReason(a.session_id), "PASSWORD_CHANGED");
+  // The other account is untouched.
+  EXPECT_TRUE(domain_->Introspect(other->access_token).active);
+  EXPECT_TRUE(domain_->Refresh(other->refresh_token).ok());
+  // Idempotent.
+  n = domain_->RevokeAllSessions(kAccountId, "PASSWORD_CHANGED");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0);
+  // Logging in again works.
+  Tokens c = Login();
+  EXPECT_TRUE(domain_->Introspect(c.access_token).active);
+}
+
+TEST_F(AuthTest, RevokeAllSessionsKeepsSessionsBegunAfterTheChange) {
+  Tokens old_session = Login();
+  clock_.Advance(absl::Minutes(1));
+  absl::Time changed_at = clock_.Now();
+  clock_.Advance(absl::Minutes(1));
+  Tokens new_session = Login();  // with the new password
+  clock_.Advance(absl::Minutes(1));
+  // The event arrives (or is re-delivered) after the new login.
+  auto n = domain_->RevokeAllSessions(kAccountId, "PASSWORD_CHANGED", changed_at);
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 1);
+  EXPECT_FALSE(domain_->Introspect(old_session.access_token).active);
+  EXPECT_TRUE(domain_->Introspect(new_session.access_token).active);
+  EXPECT_TRUE(domain_->Refresh(new_session.refresh_token).ok());
+  // A change time in the future (clock skew) is capped at now.
+  Tokens later = Login();
+  clock_.Advance(absl::Seconds(1));
+  n = domain_->RevokeAllSessions(kAccountId, "PASSWORD_CHANGED", clock_.Now() + absl::Hours(1));
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 2);  // new_session and later
+  EXPECT_FALSE(domain_->Introspect(later.access_token).active);
+}
+
+TEST_F(AuthTest, RevokeAllSessionsOnAnotherReplicaIsSeenAfterTheSessionCacheTtl) {
+  AuthDomain other_replica(AuthDomain::Deps{&store_, &accounts_, &otp_, &captcha_, keys_.get(),
+                                            &clock_, &random_, nullptr},
+                           DeriveSecrets("test-secret"), AuthOptions{});
+  Tokens t = Login();
+  ASSERT_TRUE(domain_->Introspect(t.access_token).active);  // cached on this replica
+  clock_.Advance(absl::Milliseconds(100));
+  ASSERT_TRUE(other_replica.RevokeAllSessions(kAccountId, "PASSWORD_CHANGED").ok());
+  EXPECT_TRUE(domain_->Introspect(t.access_token).active);  // within the 1 s cache
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_FALSE(domain_->Introspect(t.access_token).active);
+  EXPECT_FALSE(other_replica.Introspect(t.access_token).active);
+}
+
+TEST_F(AuthTest, RevokeAllSessionsErrors) {
+  absl::Status s = domain_->RevokeAllSessions("not-a-uuid", "PASSWORD_CHANGED").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status::ReasonOf(s), "ACCOUNT_ID_INVALID");
+  Tokens t = Login();
+  store_.set_fail_revoke(true);
+  EXPECT_EQ(domain_->RevokeAllSessions(kAccountId, "PASSWORD_CHANGED").status().code(),
+            absl::StatusCode::kUnavailable);
+  store_.set_fail_revoke(false);
+  EXPECT_TRUE(domain_->Introspect(t.access_token).active);  // nothing happened
 }
 
 TEST_F(AuthTest, LogoutWithAnAlreadyRotatedTokenStillEndsTheSession) {

@@ -168,6 +168,13 @@ class AuthStore {
   virtual absl::StatusOr<std::optional<std::string>> RevokeSessionByRefresh(
       const std::string& token_hmac, absl::Time now, const std::string& reason) = 0;
   virtual absl::StatusOr<SessionState> GetSessionState(const std::string& session_id) = 0;
+  // Revokes every session of `account_id` created before `created_before` that is neither
+  // revoked nor past its absolute expiry at `now` (e.g. after a password change); returns the
+  // ids it revoked. Sessions already revoked keep their first revocation (time and reason), so
+  // repeating the call is a no-op that returns no ids.
+  virtual absl::StatusOr<std::vector<std::string>> RevokeSessionsOfAccount(
+      const std::string& account_id, absl::Time created_before, absl::Time now,
+      const std::string& reason) = 0;
 
   // Deletes flows, sessions and refresh tokens that expired more than `keep` ago, rate windows
   // older than a day, and throttle counters whose last failure is older than `keep` (use the

@@ -139,6 +139,28 @@ absl::StatusOr<SessionState> FakeAuthStore::GetSessionState(const std::string& s
   return st;
 }
 
+absl::StatusOr<std::vector<std::string>> FakeAuthStore::RevokeSessionsOfAccount(
+    const std::string& account_id, absl::Time created_before, absl::Time now,
+    const std::string& reason) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (fail_revoke_) return absl::UnavailableError("db down");
+  std::vector<std::string> revoked;
+  for (auto& [id, s] : sessions_) {
+    if (s.account_id != account_id || s.revoked_at.has_value()) continue;
+    if (s.created_at >= created_before || s.expires_at <= now) continue;
+    s.revoked_at = now;
+    revoke_reasons_[id] = reason;
+    revoked.push_back(id);
+  }
+  return revoked;
+}
+
+std::string FakeAuthStore::RevokeReason(const std::string& session_id) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = revoke_reasons_.find(session_id);
+  return it == revoke_reasons_.end() ? "" : it->second;
+}
+
 absl::StatusOr<int64_t> FakeAuthStore::PurgeExpired(absl::Time, absl::Duration, absl::Duration) {
   return 0;
 }

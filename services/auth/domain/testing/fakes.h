@@ -31,6 +31,9 @@ class FakeAuthStore final : public AuthStore {
   absl::StatusOr<std::optional<std::string>> RevokeSessionByRefresh(
       const std::string& token_hmac, absl::Time now, const std::string& reason) override;
   absl::StatusOr<SessionState> GetSessionState(const std::string& session_id) override;
+  absl::StatusOr<std::vector<std::string>> RevokeSessionsOfAccount(
+      const std::string& account_id, absl::Time created_before, absl::Time now,
+      const std::string& reason) override;
   absl::StatusOr<int64_t> PurgeExpired(absl::Time now, absl::Duration keep,
                                        absl::Duration trust_keep) override;
 
@@ -41,6 +44,9 @@ class FakeAuthStore final : public AuthStore {
   // Revokes directly (as another replica would).
   void RevokeSession(const std::string& session_id, absl::Time now);
   void set_fail_session_state(bool fail) { fail_session_state_ = fail; }
+  void set_fail_revoke(bool fail) { fail_revoke_ = fail; }
+  // The revoke_reason of a session ("" when not revoked or unknown).
+  std::string RevokeReason(const std::string& session_id) const;
 
  private:
   struct Token {
@@ -56,6 +62,8 @@ class FakeAuthStore final : public AuthStore {
   std::map<std::string, Token> tokens_;
   int session_state_queries_ = 0;
   bool fail_session_state_ = false;
+  bool fail_revoke_ = false;
+  std::map<std::string, std::string> revoke_reasons_;  // session id → reason
 };
 
 struct FakeAccount {
