@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "libs/kafka/client_callbacks.h"
 #include "libs/logging/log.h"
 
 namespace dvc::kafka {
@@ -16,28 +17,6 @@ namespace {
 
 constexpr int kPollMs = 100;
 constexpr int kSeekTimeoutMs = 5000;
-
-void LogCallback(const rd_kafka_t*, int level, const char* fac, const char* buf) {
-  // librdkafka syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug. Level-3 errors (broker
-  // connection failures) also reach ErrorCallback, which logs them once.
-  if (level <= 2) {
-    dvc::log::Error("kafka.consumer.log", {{"facility", fac}, {"detail", buf}});
-  } else if (level == 4) {
-    dvc::log::Warn("kafka.consumer.log", {{"facility", fac}, {"detail", buf}});
-  }
-}
-
-void ErrorCallback(rd_kafka_t* rk, int err, const char* reason, void*) {
-  auto e = static_cast<rd_kafka_resp_err_t>(err);
-  if (e == RD_KAFKA_RESP_ERR__FATAL) {
-    char buf[512];
-    rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
-    dvc::log::Error("kafka.consumer.fatal", {{"error", rd_kafka_err2name(orig)}, {"detail", buf}});
-    return;
-  }
-  // Transient (broker down, all brokers down): librdkafka reconnects on its own.
-  dvc::log::Warn("kafka.consumer.error", {{"error", rd_kafka_err2name(e)}, {"detail", reason}});
-}
 
 void CommitCallback(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*,
                     void*) {
@@ -138,8 +117,8 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions
       return absl::InvalidArgumentError(absl::StrCat("kafka config ", k, ": ", errstr));
     }
   }
-  rd_kafka_conf_set_log_cb(conf, &LogCallback);
-  rd_kafka_conf_set_error_cb(conf, &ErrorCallback);
+  rd_kafka_conf_set_log_cb(conf, &internal::LogCallback);
+  rd_kafka_conf_set_error_cb(conf, &internal::ErrorCallback);
   rd_kafka_conf_set_offset_commit_cb(conf, &CommitCallback);
   c->rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
   if (c->rk_ == nullptr) {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "libs/kafka/client_callbacks.h"
 #include "libs/logging/log.h"
 #include "libs/status/errors.h"
 
@@ -22,28 +23,6 @@ absl::Status KafkaFatal(absl::string_view detail) {
       absl::StatusCode::kUnavailable,
       {kReasonKafkaFatal, "", "Hệ thống đang bận, vui lòng thử lại sau.",
        absl::StrCat("Kafka producer fatal error: ", detail), {}});
-}
-
-void LogCallback(const rd_kafka_t*, int level, const char* fac, const char* buf) {
-  // librdkafka syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug. Level-3 errors (broker
-  // connection failures) also reach ErrorCallback, which logs them once.
-  if (level <= 2) {
-    dvc::log::Error("kafka.log", {{"facility", fac}, {"detail", buf}});
-  } else if (level == 4) {
-    dvc::log::Warn("kafka.log", {{"facility", fac}, {"detail", buf}});
-  }
-}
-
-void ErrorCallback(rd_kafka_t* rk, int err, const char* reason, void*) {
-  auto e = static_cast<rd_kafka_resp_err_t>(err);
-  if (e == RD_KAFKA_RESP_ERR__FATAL) {
-    char buf[512];
-    rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
-    dvc::log::Error("kafka.fatal", {{"error", rd_kafka_err2name(orig)}, {"detail", buf}});
-    return;
-  }
-  // Transient (broker down, all brokers down): librdkafka retries on its own.
-  dvc::log::Warn("kafka.error", {{"error", rd_kafka_err2name(e)}, {"detail", reason}});
 }
 
 }  // namespace
@@ -97,8 +76,8 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const ProducerOptions
   }
   rd_kafka_conf_set_opaque(conf, p.get());
   rd_kafka_conf_set_dr_msg_cb(conf, &ProducerInternal::OnDelivery);
-  rd_kafka_conf_set_log_cb(conf, &LogCallback);
-  rd_kafka_conf_set_error_cb(conf, &ErrorCallback);
+  rd_kafka_conf_set_log_cb(conf, &internal::LogCallback);
+  rd_kafka_conf_set_error_cb(conf, &internal::ErrorCallback);
   p->rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
   if (p->rk_ == nullptr) {
     rd_kafka_conf_destroy(conf);
