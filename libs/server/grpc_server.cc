@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "libs/logging/log.h"
 #include "libs/status/errors.h"
@@ -96,6 +97,10 @@ void GrpcServer::Register(grpc::Service* service) { services_.push_back(service)
 int GrpcServer::metrics_port() const { return http_ ? http_->port() : -1; }
 
 absl::Status GrpcServer::Start() {
+  // Debian's Abseil is built without NDEBUG, so absl::Mutex records every lock in a global
+  // deadlock-detection graph by default (gRPC's own locks included). Measured with
+  // `tools/bench introspect` (32 callers): 10.5–11.4k/s with it, 12.8–13.1k/s without.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

@@ -130,6 +130,12 @@ absl::StatusOr<std::unique_ptr<KeyDirectory>> KeyDirectory::Open(const std::stri
 
 std::shared_ptr<const KeySet> KeyDirectory::Keys() {
   absl::Time now = clock_->Now();
+  {
+    // Every introspection and signature comes here: a shared lock on the common path, the
+    // exclusive one only when a key's publish delay has just ended.
+    absl::ReaderMutexLock l(&mu_);
+    if (now < next_promotion_) return keys_;
+  }
   absl::MutexLock l(&mu_);
   if (now >= next_promotion_) ChooseSignerLocked(now);
   return keys_;
