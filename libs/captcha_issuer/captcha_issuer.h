@@ -48,4 +48,8 @@ std::unique_ptr<CaptchaChecker> NewPgCaptchaChecker(pg::Pool* pool, Clock* clock
                                                     crypto::Random* random, std::string hmac_key,
                                                     IssuerOptions options);
 
+// Deletes challenges that expired before `before`; returns how many. Run it from the service's
+// periodic maintenance, not on the request path.
+absl::StatusOr<int> PurgeExpiredCaptchas(pg::Pool* pool, absl::Time before);
+
 }  // namespace dvc::captcha

@@ -59,6 +59,18 @@ TEST_F(CaptchaIssuerTest, ExpiredAndUnknownAndEmpty) {
   EXPECT_EQ(status::ReasonOf(checker_->Verify("x", "  ")), "CAPTCHA_REQUIRED");
 }
 
+TEST_F(CaptchaIssuerTest, PurgeDeletesOnlyExpiredChallenges) {
+  auto old = checker_->Issue();
+  ASSERT_TRUE(old.ok());
+  clock_.Advance(absl::Minutes(10));
+  auto fresh = checker_->Issue();
+  ASSERT_TRUE(fresh.ok());
+  auto n = PurgeExpiredCaptchas(pool_.get(), clock_.Now());
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 1);
+  EXPECT_TRUE(checker_->Verify(fresh->captcha_id, fresh->dev_answer).ok());
+}
+
 TEST_F(CaptchaIssuerTest, AnswerIsHiddenUnlessExposed) {
   auto hidden = NewPgCaptchaChecker(pool_.get(), &clock_, &random_, "k", IssuerOptions{});
   auto c = hidden->Issue();

@@ -49,11 +49,6 @@ class PgCaptchaChecker final : public CaptchaChecker {
           "INSERT INTO captchas (captcha_id, answer_hmac, expires_at) "
           "VALUES ($1, $2, to_timestamp($3::double precision))",
           out.captcha_id, mac, absl::ToDoubleSeconds(out.expires_at - absl::UnixEpoch()));
-      // Housekeeping: expired challenges are of no use to anyone.
-      pg::ExecPrepared(tx, 
-          "DELETE FROM captchas WHERE captcha_id IN (SELECT captcha_id FROM captchas "
-          "WHERE expires_at < to_timestamp($1::double precision) - interval '1 hour' LIMIT 100)",
-          absl::ToDoubleSeconds(clock_->Now() - absl::UnixEpoch()));
       return absl::OkStatus();
     });
     if (!s.ok()) return s;
@@ -106,6 +101,19 @@ class PgCaptchaChecker final : public CaptchaChecker {
 };
 
 }  // namespace
+
+absl::StatusOr<int> PurgeExpiredCaptchas(pg::Pool* pool, absl::Time before) {
+  int n = 0;
+  absl::Status s = pool->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    pqxx::result r = pg::ExecPrepared(
+        tx, "DELETE FROM captchas WHERE expires_at < to_timestamp($1::double precision)",
+        absl::ToDoubleSeconds(before - absl::UnixEpoch()));
+    n = static_cast<int>(r.affected_rows());
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return n;
+}
 
 std::unique_ptr<CaptchaChecker> NewPgCaptchaChecker(pg::Pool* pool, Clock* clock,
                                                     crypto::Random* random, std::string hmac_key,

@@ -225,6 +225,8 @@ int Run(int argc, char** argv) {
       if (absl::Now() >= next_purge) {
         auto n = store.PurgeExpired(absl::Now(), t.forget_after, t.trusted_ip_ttl);
         if (!n.ok()) log::Warn("purge.failed", {{"error", n.status().ToString()}});
+        auto c = captcha::PurgeExpiredCaptchas(&pool, absl::Now() - absl::Hours(1));
+        if (!c.ok()) log::Warn("captcha_purge.failed", {{"error", c.status().ToString()}});
         next_purge = absl::Now() + cfg.purge_interval;
       }
     }

@@ -54,8 +54,8 @@ struct Config {
 // Deletes flows some time after they expired, every few minutes, until stopped.
 class Purger final {
  public:
-  Purger(PgFlowStore* store, Clock* clock, absl::Duration retention)
-      : store_(store), clock_(clock), retention_(retention),
+  Purger(PgFlowStore* store, pg::Pool* pool, Clock* clock, absl::Duration retention)
+      : store_(store), pool_(pool), clock_(clock), retention_(retention),
         thread_([this] { Run(); }) {}
   ~Purger() {
     {
@@ -77,12 +77,15 @@ class Purger final {
       } else if (*n > 0) {
         log::Info("registration.flows_purged", {{"count", std::to_string(*n)}});
       }
+      auto c = captcha::PurgeExpiredCaptchas(pool_, clock_->Now() - absl::Hours(1));
+      if (!c.ok()) log::Warn("captcha_purge.failed", {{"error", std::string(c.status().message())}});
       l.lock();
       cv_.wait_for(l, std::chrono::minutes(10), [this] { return stop_; });
     }
   }
 
   PgFlowStore* store_;
+  pg::Pool* pool_;
   Clock* clock_;
   absl::Duration retention_;
   std::mutex mu_;
@@ -178,7 +181,7 @@ int Main(int argc, char** argv) {
     log::Error("registration.start_failed", {{"error", std::string(s.message())}});
     return 1;
   }
-  Purger purger(&store, &clock, cfg.flow_retention);
+  Purger purger(&store, &pool, &clock, cfg.flow_retention);
   if (cfg.dev_expose_captcha) {
     log::Warn("registration.dev_expose_captcha", {{"note", "captcha answers are exposed"}});
   }
