@@ -16,6 +16,7 @@
 #include "libs/pg/pool.h"
 #include "libs/pg/pool_metrics.h"
 #include "libs/server/grpc_server.h"
+#include "libs/server/service_flags.h"
 #include "services/accounts/adapters/pg_account_store.h"
 #include "services/accounts/api/accounts_grpc.h"
 #include "services/accounts/domain/accounts.h"
@@ -25,8 +26,9 @@ namespace dvc::accounts {
 namespace {
 
 struct Config {
-  int grpc_port, metrics_port, db_pool_size, hash_concurrency;
-  std::string database_url, kafka_brokers, log_level;
+  server::ServiceFlags base;  // grpc_port, metrics_port, database_url, db_pool_size, log_level
+  int hash_concurrency;
+  std::string kafka_brokers;
   std::string pii_key;  // base64 of 32 bytes
   crypto::Argon2Params argon2;
 };
@@ -41,12 +43,8 @@ int Run(int argc, char** argv) {
   config::Source src(argc, argv, {"migrate"});
   const bool migrate_only = src.subcommand() == "migrate";
   Config cfg;
-  cfg.grpc_port = src.Int("grpc_port", 50056, "gRPC listen port", 0, 65535);
-  cfg.metrics_port = src.Int("metrics_port", 51056, "HTTP port for /metrics and /healthz", -1, 65535);
-  cfg.database_url = src.String("database_url", "", "PostgreSQL URL of the accounts database", true);
-  cfg.db_pool_size = src.Int("db_pool_size", 16, "PostgreSQL connections", 1, 512);
+  cfg.base = server::ReadServiceFlags(src, "accounts", 50056, 16);
   cfg.kafka_brokers = src.String("kafka_brokers", "", "Kafka bootstrap servers", !migrate_only);
-  cfg.log_level = src.Enum("log_level", "info", "log verbosity", log::kLevelNames);
   cfg.pii_key = src.Secret("pii_key", "base64 32-byte key sealing personal data", !migrate_only);
   cfg.argon2.m_kib = src.Int("argon2_m_kib", 19456, "Argon2id memory (KiB)", 7168, 1 << 20);
   cfg.argon2.t = src.Int("argon2_t", 2, "Argon2id iterations", 1, 10);
@@ -54,9 +52,9 @@ int Run(int argc, char** argv) {
   cfg.hash_concurrency = src.Int("hash_concurrency", 0,
                                  "Argon2id computations at once (0: one per core)", 0, 256);
   if (auto s = src.Finish(); !s.ok()) return Fail(s);
-  log::Init("accounts", log::LevelFromName(cfg.log_level));
+  log::Init("accounts", log::LevelFromName(cfg.base.log_level));
 
-  pg::Pool pool({.url = cfg.database_url, .size = cfg.db_pool_size});
+  pg::Pool pool({.url = cfg.base.database_url, .size = cfg.base.db_pool_size});
   if (auto s = pg::Migrate(pool, migrations::Files()); !s.ok()) return Fail(s);
   if (migrate_only) return 0;
 
@@ -91,8 +89,8 @@ int Run(int argc, char** argv) {
   PgAccountStore store(&pool, &*cipher, index_key, &random);
   AccountsDomain domain(&store, &random, cfg.argon2, cfg.hash_concurrency);
   AccountsGrpc api(&domain);
-  server::GrpcServer srv({.service_name = "accounts", .grpc_port = cfg.grpc_port,
-                          .metrics_port = cfg.metrics_port},
+  server::GrpcServer srv({.service_name = "accounts", .grpc_port = cfg.base.grpc_port,
+                          .metrics_port = cfg.base.metrics_port},
                          &registry);
   srv.Register(&api);
   if (auto s = srv.Start(); !s.ok()) return Fail(s);

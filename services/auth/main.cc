@@ -23,6 +23,7 @@
 #include "libs/pg/pool_metrics.h"
 #include "libs/server/call.h"
 #include "libs/server/grpc_server.h"
+#include "libs/server/service_flags.h"
 #include "services/auth/adapters/background_queue.h"
 #include "services/auth/adapters/grpc_clients.h"
 #include "services/auth/adapters/kafka_account_events.h"
@@ -36,8 +37,8 @@ namespace dvc::auth {
 namespace {
 
 struct Config {
-  int grpc_port, metrics_port, db_pool_size;
-  std::string database_url, log_level, accounts_addr, otp_addr, signing_key_dir;
+  server::ServiceFlags base;  // grpc_port, metrics_port, database_url, db_pool_size, log_level
+  std::string accounts_addr, otp_addr, signing_key_dir;
   std::string kafka_brokers, kafka_group;
   std::vector<std::string> trusted_proxies;
   std::string captcha_hmac_key, token_hmac_key;
@@ -59,12 +60,7 @@ int Run(int argc, char** argv) {
   const bool serve = !migrate_only;
 
   Config cfg;
-  cfg.grpc_port = src.Int("grpc_port", 50052, "gRPC listen port", 0, 65535);
-  cfg.metrics_port = src.Int("metrics_port", cfg.grpc_port == 0 ? 0 : cfg.grpc_port + 1000,
-                             "HTTP port for /metrics and /healthz (-1: off)", -1, 65535);
-  cfg.database_url = src.String("database_url", "", "PostgreSQL URL of the auth database", true);
-  cfg.db_pool_size = src.Int("db_pool_size", 16, "PostgreSQL connections", 1, 512);
-  cfg.log_level = src.Enum("log_level", "info", "log verbosity", log::kLevelNames);
+  cfg.base = server::ReadServiceFlags(src, "auth", 50052, 16);
   cfg.accounts_addr = src.String("accounts_addr", "", "accounts service host:port", serve);
   cfg.otp_addr = src.String("otp_addr", "", "otp service host:port", serve);
   cfg.kafka_brokers = src.String("kafka_brokers", "",
@@ -124,7 +120,7 @@ int Run(int argc, char** argv) {
   t.ip_limit = src.Int("login_ip_limit", 300, "logins per IP per window", 1, 1000000);
   t.ip_window = src.Duration("login_ip_window", absl::Minutes(5), "window of login_ip_limit");
   if (auto s = src.Finish(); !s.ok()) return Fail(s);
-  log::Init("auth", log::LevelFromName(cfg.log_level));
+  log::Init("auth", log::LevelFromName(cfg.base.log_level));
 
   std::vector<std::string> problems;
   if (serve && cfg.token_hmac_key.size() < 16) problems.push_back("token_hmac_key: too short");
@@ -146,7 +142,7 @@ int Run(int argc, char** argv) {
     return 2;
   }
 
-  pg::Pool pool({.url = cfg.database_url, .size = cfg.db_pool_size});
+  pg::Pool pool({.url = cfg.base.database_url, .size = cfg.base.db_pool_size});
   if (auto s = pg::Migrate(pool, migrations::Files()); !s.ok()) return Fail(s);
   if (migrate_only) return 0;
 
@@ -202,7 +198,7 @@ int Run(int argc, char** argv) {
   });
 
   server::GrpcServer srv(
-      {.service_name = "auth", .grpc_port = cfg.grpc_port, .metrics_port = cfg.metrics_port},
+      {.service_name = "auth", .grpc_port = cfg.base.grpc_port, .metrics_port = cfg.base.metrics_port},
       &registry);
   srv.Register(&api);
   if (auto s = srv.Start(); !s.ok()) return Fail(s);

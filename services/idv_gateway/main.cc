@@ -21,17 +21,14 @@
 #include "libs/pg/pool.h"
 #include "libs/pg/pool_metrics.h"
 #include "libs/server/grpc_server.h"
+#include "libs/server/service_flags.h"
 #include "services/idv_gateway/migrations.h"
 #include "services/idv_gateway/wiring.h"
 
 namespace {
 
 struct Config {
-  int grpc_port = 50054;
-  int metrics_port = 51054;
-  std::string database_url;
-  int db_pool_size = 8;
-  std::string log_level;
+  dvc::server::ServiceFlags base;  // grpc_port, metrics_port, database_url, db_pool_size, log_level
   dvc::idv::WiringOptions wiring;
 };
 
@@ -46,13 +43,7 @@ int Run(int argc, char** argv) {
   dvc::config::Source src(argc, argv, {"migrate"});
   const bool migrate_only = src.subcommand() == "migrate";
   Config cfg;
-  cfg.grpc_port = src.Int("grpc_port", 50054, "gRPC listen port", 0, 65535);
-  cfg.metrics_port = src.Int("metrics_port", cfg.grpc_port + 1000,
-                             "HTTP port of /metrics and /healthz (-1 disables)", -1, 65535);
-  cfg.database_url = src.String("database_url", "", "PostgreSQL URL of idv_gateway's database",
-                                /*required=*/true);
-  cfg.db_pool_size = src.Int("db_pool_size", 8, "PostgreSQL connections", 1, 256);
-  cfg.log_level = src.Enum("log_level", "info", "log verbosity", dvc::log::kLevelNames);
+  cfg.base = dvc::server::ReadServiceFlags(src, "idv_gateway", 50054, 8);
   auto& w = cfg.wiring;
   // The provider URLs are required to serve, not to migrate.
   w.telco_url = src.String("telco_url", "", "base URL of the telco subscriber-check API",
@@ -102,14 +93,14 @@ int Run(int argc, char** argv) {
     return 2;
   }
 
-  dvc::log::Init("idv_gateway", dvc::log::LevelFromName(cfg.log_level));
+  dvc::log::Init("idv_gateway", dvc::log::LevelFromName(cfg.base.log_level));
   dvc::log::Info("config", {{"effective", src.Describe()}});
   if (w.retry.budget < w.retry.attempt_timeout) {
     dvc::log::Warn("config.budget_below_timeout",
                    {{"detail", "provider_budget caps every attempt below provider_timeout"}});
   }
 
-  dvc::pg::Pool pool({.url = cfg.database_url, .size = cfg.db_pool_size});
+  dvc::pg::Pool pool({.url = cfg.base.database_url, .size = cfg.base.db_pool_size});
   dvc::pg::MigrationReport report;
   if (absl::Status s = dvc::pg::Migrate(pool, dvc::idv::migrations::Files(), &report); !s.ok()) {
     dvc::log::Error("migrate.failed", {{"status", s.ToString()}});
@@ -127,8 +118,8 @@ int Run(int argc, char** argv) {
 
   dvc::idv::Wiring wiring(cfg.wiring, &pool, &registry, &clock, &sleeper, &random);
   dvc::server::GrpcServer server(
-      dvc::server::Options{.service_name = "idv_gateway", .grpc_port = cfg.grpc_port,
-                           .metrics_port = cfg.metrics_port},
+      dvc::server::Options{.service_name = "idv_gateway", .grpc_port = cfg.base.grpc_port,
+                           .metrics_port = cfg.base.metrics_port},
       &registry);
   server.Register(&wiring.api());
   if (absl::Status s = server.Start(); !s.ok()) {

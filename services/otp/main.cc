@@ -21,6 +21,7 @@
 #include "libs/pg/pool.h"
 #include "libs/pg/pool_metrics.h"
 #include "libs/server/grpc_server.h"
+#include "libs/server/service_flags.h"
 #include "services/otp/adapters/http_sms_sender.h"
 #include "services/otp/adapters/pg_otp_store.h"
 #include "services/otp/api/otp_grpc.h"
@@ -31,8 +32,8 @@ namespace dvc::otp {
 namespace {
 
 struct Config {
-  int grpc_port = 0, metrics_port = 0, db_pool_size = 0;
-  std::string database_url, log_level, sms_url, sms_sender;
+  server::ServiceFlags base;  // grpc_port, metrics_port, database_url, db_pool_size, log_level
+  std::string sms_url, sms_sender;
   absl::Duration sms_timeout;
   std::string otp_hmac_key, pii_key, pii_key_id;  // keys: base64 text
   OtpOptions otp;
@@ -50,12 +51,7 @@ int Run(int argc, char** argv) {
   const bool migrate_only = src.subcommand() == "migrate";
 
   Config cfg;
-  cfg.grpc_port = src.Int("grpc_port", 50053, "gRPC listen port", 0, 65535);
-  cfg.metrics_port = src.Int("metrics_port", cfg.grpc_port == 0 ? 0 : cfg.grpc_port + 1000,
-                             "HTTP port for /metrics and /healthz (-1: off)", -1, 65535);
-  cfg.database_url = src.String("database_url", "", "PostgreSQL URL of the otp database", true);
-  cfg.db_pool_size = src.Int("db_pool_size", 16, "PostgreSQL connections", 1, 512);
-  cfg.log_level = src.Enum("log_level", "info", "log verbosity", log::kLevelNames);
+  cfg.base = server::ReadServiceFlags(src, "otp", 50053, 16);
   cfg.sms_url = src.String("sms_url", "", "SMS gateway base URL (POST <url>/v1/sms)",
                            !migrate_only);
   cfg.sms_sender = src.String("sms_sender", "DVCQG", "SMS sender name (brand)");
@@ -122,9 +118,9 @@ int Run(int argc, char** argv) {
     return 2;
   }
   o.sms_sender = cfg.sms_sender;
-  log::Init("otp", log::LevelFromName(cfg.log_level));
+  log::Init("otp", log::LevelFromName(cfg.base.log_level));
 
-  pg::Pool pool({.url = cfg.database_url, .size = cfg.db_pool_size});
+  pg::Pool pool({.url = cfg.base.database_url, .size = cfg.base.db_pool_size});
   if (auto s = pg::Migrate(pool, migrations::Files()); !s.ok()) {
     return Fail(absl::StrCat("migrations: ", s.ToString()));
   }
@@ -146,8 +142,8 @@ int Run(int argc, char** argv) {
   OtpDomain domain(&store, &sms, &clock, &random, &*cipher, keys, cfg.otp, &registry);
   OtpGrpc api(&domain);
 
-  server::GrpcServer srv({.service_name = "otp", .grpc_port = cfg.grpc_port,
-                          .metrics_port = cfg.metrics_port},
+  server::GrpcServer srv({.service_name = "otp", .grpc_port = cfg.base.grpc_port,
+                          .metrics_port = cfg.base.metrics_port},
                          &registry);
   srv.Register(&api);
   if (auto s = srv.Start(); !s.ok()) return Fail(s.ToString());

@@ -24,6 +24,7 @@
 #include "libs/pg/pool_metrics.h"
 #include "libs/server/call.h"
 #include "libs/server/grpc_server.h"
+#include "libs/server/service_flags.h"
 #include "services/registration/adapters/grpc_clients.h"
 #include "services/registration/adapters/keys.h"
 #include "services/registration/adapters/pg_flow_store.h"
@@ -35,11 +36,7 @@ namespace dvc::registration {
 namespace {
 
 struct Config {
-  int grpc_port = 50051;
-  int metrics_port = 51051;
-  std::string database_url;
-  std::string log_level;
-  int db_pool_size = 16;
+  server::ServiceFlags base;  // grpc_port, metrics_port, database_url, db_pool_size, log_level
   std::string accounts_addr;
   std::string otp_addr;
   std::string idv_addr;
@@ -101,15 +98,7 @@ int Main(int argc, char** argv) {
   config::Source src(argc, argv, {"migrate"});
   const bool migrate_only = src.subcommand() == "migrate";
   Config cfg;
-  cfg.grpc_port = src.Int("grpc_port", 50051, "gRPC listen port", 1, 65535);
-  cfg.metrics_port = src.Int("metrics_port", cfg.grpc_port + 1000,
-                             "HTTP port of /metrics and /healthz", 1, 65535);
-  cfg.database_url = src.String("database_url", "", "PostgreSQL URL of this service's database",
-                                /*required=*/true);
-  cfg.log_level = src.Enum("log_level", "info", "log verbosity", log::kLevelNames);
-  cfg.db_pool_size = src.Int("db_pool_size", 16,
-                             "PostgreSQL connections (a step holds one during its peer calls)",
-                             1, 512);
+  cfg.base = server::ReadServiceFlags(src, "registration", 50051, 16);
   cfg.accounts_addr = src.String("accounts_addr", "", "accounts service host:port", true);
   cfg.otp_addr = src.String("otp_addr", "", "otp service host:port", true);
   cfg.idv_addr = src.String("idv_addr", "", "idv_gateway service host:port", true);
@@ -134,10 +123,10 @@ int Main(int argc, char** argv) {
     return 2;
   }
 
-  log::Init("registration", log::LevelFromName(cfg.log_level));
+  log::Init("registration", log::LevelFromName(cfg.base.log_level));
   log::Info("registration.config", {{"config", src.Describe()}});
 
-  pg::Pool pool({.url = cfg.database_url, .size = cfg.db_pool_size});
+  pg::Pool pool({.url = cfg.base.database_url, .size = cfg.base.db_pool_size});
   pg::MigrationReport report;
   if (absl::Status s = pg::Migrate(pool, migrations::Files(), &report); !s.ok()) {
     log::Error("registration.migrate_failed", {{"error", std::string(s.message())}});
@@ -173,8 +162,8 @@ int Main(int argc, char** argv) {
 
   server::Options options;
   options.service_name = "registration";
-  options.grpc_port = cfg.grpc_port;
-  options.metrics_port = cfg.metrics_port;
+  options.grpc_port = cfg.base.grpc_port;
+  options.metrics_port = cfg.base.metrics_port;
   server::GrpcServer grpc_server(options, &registry);
   grpc_server.Register(&api);
   if (absl::Status s = grpc_server.Start(); !s.ok()) {

@@ -17,6 +17,7 @@
 #include "libs/pg/pool.h"
 #include "libs/pg/pool_metrics.h"
 #include "libs/server/grpc_server.h"
+#include "libs/server/service_flags.h"
 #include "services/sigverify/adapters/pg_trust_anchor_store.h"
 #include "services/sigverify/api/sigverify_grpc.h"
 #include "services/sigverify/domain/trust_store.h"
@@ -25,11 +26,7 @@
 namespace {
 
 struct Config {
-  int grpc_port = 50055;
-  int metrics_port = 51055;
-  std::string database_url;
-  int db_pool_size = 4;
-  std::string log_level;
+  dvc::server::ServiceFlags base;  // grpc_port, metrics_port, database_url, db_pool_size, log_level
   std::string trust_store;
 };
 
@@ -39,13 +36,7 @@ int Run(int argc, char** argv) {
   dvc::config::Source src(argc, argv, {"migrate"});
   const bool migrate_only = src.subcommand() == "migrate";
   Config cfg;
-  cfg.grpc_port = src.Int("grpc_port", 50055, "gRPC listen port", 0, 65535);
-  cfg.metrics_port = src.Int("metrics_port", cfg.grpc_port + 1000,
-                             "HTTP port of /metrics and /healthz (-1 disables)", -1, 65535);
-  cfg.database_url = src.String("database_url", "", "PostgreSQL URL of sigverify's database",
-                                /*required=*/true);
-  cfg.db_pool_size = src.Int("db_pool_size", 4, "PostgreSQL connections", 1, 256);
-  cfg.log_level = src.Enum("log_level", "info", "log verbosity", dvc::log::kLevelNames);
+  cfg.base = dvc::server::ReadServiceFlags(src, "sigverify", 50055, 4);
   cfg.trust_store = src.String("trust_store", "",
                                "comma-separated PEM files or directories of trust anchors");
   absl::Status st = src.Finish();
@@ -66,10 +57,10 @@ int Run(int argc, char** argv) {
     return 2;
   }
 
-  dvc::log::Init("sigverify", dvc::log::LevelFromName(cfg.log_level));
+  dvc::log::Init("sigverify", dvc::log::LevelFromName(cfg.base.log_level));
   dvc::log::Info("config", {{"effective", src.Describe()}});
 
-  dvc::pg::Pool pool({.url = cfg.database_url, .size = cfg.db_pool_size});
+  dvc::pg::Pool pool({.url = cfg.base.database_url, .size = cfg.base.db_pool_size});
   dvc::pg::MigrationReport report;
   if (absl::Status s = dvc::pg::Migrate(pool, dvc::sigverify::migrations::Files(), &report);
       !s.ok()) {
@@ -101,8 +92,8 @@ int Run(int argc, char** argv) {
 
   dvc::sigverify::SigverifyGrpc api(&store);
   dvc::server::GrpcServer server(
-      dvc::server::Options{.service_name = "sigverify", .grpc_port = cfg.grpc_port,
-                           .metrics_port = cfg.metrics_port},
+      dvc::server::Options{.service_name = "sigverify", .grpc_port = cfg.base.grpc_port,
+                           .metrics_port = cfg.base.metrics_port},
       &registry);
   server.Register(&api);
   if (absl::Status s = server.Start(); !s.ok()) {
