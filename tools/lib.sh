@@ -23,6 +23,26 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# free_port_range N: prints a port P such that P..P+N-1 are all free.
+free_port_range() {
+  python3 - "$1" <<'EOP'
+import socket, sys
+n = int(sys.argv[1])
+def free(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+while True:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
+    if p + n - 1 < 65536 and all(free(p + i) for i in range(n)):
+        print(p); break
+EOP
+}
+
 # Starts a private PostgreSQL cluster owned by the postgres user (PostgreSQL refuses root) under
 # STATE_DIR/pg. Exports DATABASE_URL (a maintenance URL; each service creates its own database).
 pg_start() {
@@ -57,7 +77,8 @@ pg_stop() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# The stack: PostgreSQL, the Kafka dev broker, the provider simulators and the six services.
+# The stack: PostgreSQL, the Kafka dev broker, the test PKI's OCSP/CRL servers, the provider
+# simulators and the six services.
 # Every process started here is recorded in $STATE_DIR/pids and stopped by stack_stop.
 
 SERVICES=(registration auth otp idv_gateway sigverify accounts)
@@ -116,19 +137,44 @@ stack_start() {
   export KAFKA_BROKERS
   echo "KAFKA_BROKERS=$KAFKA_BROKERS" >> "$envf"
 
-  local simports="--telco_port=18081 --population_port=18082 --sms_port=18083"
-  [ "$mode" = test ] && simports="--telco_port=0 --population_port=0 --sms_port=0"
   # The real interpreter (not a pyenv shim), so that $! is the process that holds the ports.
   local py; py=$(python3 -c 'import sys; print(sys.executable)')
-  "$py" "$ROOT/tools/sim/simulators.py" $simports > "$STATE_DIR/logs/sim.out" 2> "$STATE_DIR/logs/sim.log" &
+
+  # The test PKI (tools/pki, docs/simulators.md "Test PKI"): CAs, certificates, SoftHSM2 tokens,
+  # regenerated on every start; its OCSP responders and CRL server run until stack_stop.
+  PKI_DIR="$STATE_DIR/pki"
+  local ocsp_base=18090 crl_port=18089
+  [ "$mode" = test ] && { ocsp_base=$(free_port_range 3); crl_port=$(free_port); }
+  if ! "$ROOT/tools/pki/gen" --out "$PKI_DIR" --ocsp_port_base "$ocsp_base" --crl_port "$crl_port" \
+      > "$STATE_DIR/logs/pki_gen.log" 2>&1; then
+    log "test PKI generation failed:"; tail -20 "$STATE_DIR/logs/pki_gen.log" >&2; return 1
+  fi
+  "$py" "$ROOT/tools/pki/serve" "$PKI_DIR" > "$STATE_DIR/logs/pki.out" 2> "$STATE_DIR/logs/pki.log" &
+  record_pid $! pki
+  if ! wait_for_line "$STATE_DIR/logs/pki.out" '^PKI_OCSP_READY=1' 30; then
+    log "test PKI OCSP/CRL servers did not start:"; tail -5 "$STATE_DIR/logs/pki.log" >&2; return 1
+  fi
+  export PKI_DIR SOFTHSM2_CONF="$PKI_DIR/softhsm2.conf"
+  { echo "PKI_DIR=$PKI_DIR"; echo "PKI_MANIFEST=$PKI_DIR/manifest.json"; echo "SOFTHSM2_CONF=$SOFTHSM2_CONF"; } >> "$envf"
+  log "Test PKI            $PKI_DIR/manifest.json  (SoftHSM2: SOFTHSM2_CONF=$SOFTHSM2_CONF)"
+  log "OCSP responders    $(sed -n 's/^PKI_OCSP \([^ ]*\) \(.*\)$/ \1 \2/p' "$STATE_DIR/logs/pki.out" | tr -d '\n')"
+  log "CRLs                $(grep -m1 '^PKI_CRL_URL=' "$STATE_DIR/logs/pki.out" | cut -d= -f2-)/<ca>.crl"
+
+  local simports="--telco_port=18081 --population_port=18082 --sms_port=18083 --mssp_port=18084 --smartca_port=18085"
+  [ "$mode" = test ] && simports="--telco_port=0 --population_port=0 --sms_port=0 --mssp_port=0 --smartca_port=0"
+  "$py" "$ROOT/tools/sim/simulators.py" $simports --pki_manifest="$PKI_DIR/manifest.json" \
+    > "$STATE_DIR/logs/sim.out" 2> "$STATE_DIR/logs/sim.log" &
   record_pid $! simulators
-  wait_for_line "$STATE_DIR/logs/sim.out" '^SIM_SMS_URL=' 20 || { log "simulators did not start"; return 1; }
+  wait_for_line "$STATE_DIR/logs/sim.out" '^SIM_READY=1' 20 || {
+    log "simulators did not start:"; tail -5 "$STATE_DIR/logs/sim.log" >&2; return 1; }
   grep '^SIM_' "$STATE_DIR/logs/sim.out" >> "$envf"
   # shellcheck disable=SC1090
   source <(grep '^SIM_' "$STATE_DIR/logs/sim.out")
   log "Telco simulator     $SIM_TELCO_URL"
   log "Population sim      $SIM_POPULATION_URL"
   log "SMS sink            $SIM_SMS_URL   (last OTP: $SIM_SMS_URL/v1/otp/last?to=PHONE)"
+  log "MSSP (SIM sign.)    ${SIM_MSSP_URL:-?}"
+  log "VNPT SmartCA sim    ${SIM_SMARTCA_URL:-?}"
 
   declare -A port
   for s in "${SERVICES[@]}"; do
@@ -154,8 +200,11 @@ stack_start() {
       otp) args+=(--sms_url="$SIM_SMS_URL" --otp_hmac_key_file="$keys/otp_hmac_key" --pii_key_file="$keys/pii_key")
            [ "$mode" = test ] && args+=(--otp_ttl=6s --otp_resend_cooldown=3s --sms_timeout=2s --otp_phone_limit=100 --otp_subject_limit=100) ;;
       idv_gateway) args+=(--telco_url="$SIM_TELCO_URL" --population_url="$SIM_POPULATION_URL") ;;
-      # The real public Vietnamese roots, when the shared folder is beside the checkout.
-      sigverify) [ -d "$ROOT/../shared/pki/real" ] && args+=(--trust_store="$ROOT/../shared/pki/real") ;;
+      # The test PKI's trusted roots, and the real public Vietnamese roots when the shared folder
+      # is beside the checkout.
+      sigverify) local ts="$PKI_DIR/trust"
+                 [ -d "$ROOT/../shared/pki/real" ] && ts="$ROOT/../shared/pki/real,$ts"
+                 args+=(--trust_store="$ts") ;;
       registration) args+=(--accounts_addr="127.0.0.1:${port[accounts]}" --otp_addr="127.0.0.1:${port[otp]}"
                            --idv_addr="127.0.0.1:${port[idv_gateway]}" --captcha_hmac_key_file="$keys/captcha_hmac_key"
                            --pii_key_file="$keys/pii_key" $dev_flags)
@@ -183,7 +232,7 @@ stack_start() {
 
 stack_stop() {
   if [ -f "$STATE_DIR/pids" ]; then
-    # Reverse order: services first, then simulators and the broker.
+    # Reverse order: services first, then simulators, the PKI servers and the broker.
     tac "$STATE_DIR/pids" | while read -r pid name; do
       kill -TERM "$pid" 2>/dev/null || true
     done
