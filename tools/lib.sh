@@ -202,17 +202,26 @@ stack_start() {
       idv_gateway) args+=(--telco_url="$SIM_TELCO_URL" --population_url="$SIM_POPULATION_URL") ;;
       # The test PKI's trusted roots, and the real public Vietnamese roots when the shared folder
       # is beside the checkout.
-      sigverify) local ts="$PKI_DIR/trust"
-                 [ -d "$ROOT/../shared/pki/real" ] && ts="$ROOT/../shared/pki/real,$ts"
-                 args+=(--trust_store="$ts") ;;
+      sigverify) local ts="$PKI_DIR/trust" gov="$PKI_DIR/ca/gov-root/ca.pem"
+                 if [ -d "$ROOT/../shared/pki/real" ]; then
+                   ts="$ROOT/../shared/pki/real,$ts"; gov="$ROOT/../shared/pki/real/gov-rootca-g2.pem,$gov"
+                 fi
+                 # The simulators' default provider credentials (tools/sim/simulators.py).
+                 [ -s "$keys/mssp_ap_password" ] || echo "dvc-ap-secret" > "$keys/mssp_ap_password"
+                 [ -s "$keys/smartca_sp_password" ] || echo "dvc-sp-secret" > "$keys/smartca_sp_password"
+                 args+=(--trust_store="$ts" --government_anchors="$gov"
+                        --mssp_url="$SIM_MSSP_URL/soap" --mssp_ap_id=dvc-ap --mssp_ap_password_file="$keys/mssp_ap_password"
+                        --smartca_url="$SIM_SMARTCA_URL" --smartca_sp_id=dvc-sp --smartca_sp_password_file="$keys/smartca_sp_password")
+                 [ "$mode" = test ] && args+=(--remote_timeout=20s --trust_store_reload_interval=2s) ;;
       registration) args+=(--accounts_addr="127.0.0.1:${port[accounts]}" --otp_addr="127.0.0.1:${port[otp]}"
                            --idv_addr="127.0.0.1:${port[idv_gateway]}" --captcha_hmac_key_file="$keys/captcha_hmac_key"
-                           --pii_key_file="$keys/pii_key" $dev_flags)
+                           --pii_key_file="$keys/pii_key" --sigverify_addr="127.0.0.1:${port[sigverify]}"
+                           --auth_addr="127.0.0.1:${port[auth]}" $dev_flags)
                     [ "$mode" = test ] && args+=(--flow_ttl=15s) ;;
       auth) args+=(--accounts_addr="127.0.0.1:${port[accounts]}" --otp_addr="127.0.0.1:${port[otp]}"
                    --captcha_hmac_key_file="$keys/captcha_hmac_key" --token_hmac_key_file="$keys/token_hmac_key"
                    --signing_key_dir="$STATE_DIR/signing_keys" --signing_key_autogenerate=true --trusted_proxies=127.0.0.1
-                   --kafka_brokers="$KAFKA_BROKERS" $dev_flags) ;;
+                   --kafka_brokers="$KAFKA_BROKERS" --sigverify_addr="127.0.0.1:${port[sigverify]}" $dev_flags) ;;
     esac
     "$bin" "${args[@]}" > "$STATE_DIR/logs/$s.log" 2>&1 &
     record_pid $! "$s"

@@ -61,6 +61,22 @@ if m:
 elif sim.strip():
     failed += 1
 
+# argv[3] (optional): tools/fuzz output, one "<name>: N execs in Ts, K crashes…" line per
+# fuzzer, then "fuzz_rc=<exit code>". Each fuzzer counts as one test case.
+if len(sys.argv) > 3:
+    try:
+        fuzz = open(sys.argv[3]).read()
+    except OSError:
+        fuzz = ""
+    runs = re.findall(r"^(\w+): \d+ execs.*?(\d+) crash", fuzz, re.M)
+    fuzz_failed = sum(1 for _, k in runs if int(k) > 0)
+    passed += len(runs) - fuzz_failed
+    failed += fuzz_failed
+    rc = re.search(r"^fuzz_rc=(\d+)", fuzz, re.M)
+    if (not runs or (rc and int(rc.group(1)) != 0)) and fuzz_failed == 0:
+        failed += 1
+        print("fuzzers failed to build or run:\n" + fuzz[-2000:], file=sys.stderr)
+
 if bazel_rc != 0 and failed == 0:
     failed = 1  # build or infrastructure failure that produced no test result
 print(f"{passed} passed, {failed} failed")

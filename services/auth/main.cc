@@ -1,5 +1,5 @@
-// auth — composition root: config → PostgreSQL (migrations) → signing keys → clients of accounts
-// and otp → domain → gRPC server, and the consumer of account events (password change → the
+// auth — composition root: config → PostgreSQL (migrations) → signing keys → clients of accounts,
+// otp and sigverify → domain → gRPC server, and the consumer of account events (password change → the
 // account's sessions end). `auth migrate` applies the migrations and exits (Kubernetes
 // job).
 #include <cstdio>
@@ -38,12 +38,13 @@ namespace {
 
 struct Config {
   server::ServiceFlags base;  // grpc_port, metrics_port, database_url, db_pool_size, log_level
-  std::string accounts_addr, otp_addr, signing_key_dir;
+  std::string accounts_addr, otp_addr, sigverify_addr, signing_key_dir;
   std::string kafka_brokers, kafka_group;
   std::vector<std::string> trusted_proxies;
   std::string captcha_hmac_key, token_hmac_key;
   bool dev_expose_captcha;
-  absl::Duration accounts_deadline, otp_deadline, signing_key_reload, purge_interval;
+  absl::Duration accounts_deadline, otp_deadline, sigverify_deadline, signing_key_reload,
+      purge_interval, certificate_poll_interval;
   KeyDirOptions signing_keys;
   AuthOptions auth;
 };
@@ -63,6 +64,15 @@ int Run(int argc, char** argv) {
   cfg.base = server::ReadServiceFlags(src, "auth", 50052, 16);
   cfg.accounts_addr = src.String("accounts_addr", "", "accounts service host:port", serve);
   cfg.otp_addr = src.String("otp_addr", "", "otp service host:port", serve);
+  cfg.sigverify_addr = src.String(
+      "sigverify_addr", "",
+      "sigverify service host:port (certificate login); empty = certificate login disabled");
+  cfg.sigverify_deadline = src.Duration(
+      "sigverify_deadline", absl::Seconds(10),
+      "deadline of calls to sigverify (covers its OCSP/CRL fetches and the MSSP/SmartCA call)");
+  cfg.certificate_poll_interval =
+      src.Duration("certificate_poll_interval", absl::Seconds(2),
+                   "PollCertificateLogin interval suggested to clients (SIM / SmartCA)");
   cfg.kafka_brokers = src.String("kafka_brokers", "",
                                  "Kafka bootstrap servers (host:port,...) for account events",
                                  serve);
@@ -119,6 +129,11 @@ int Run(int argc, char** argv) {
                                   "identifier-wide delay for this long");
   t.ip_limit = src.Int("login_ip_limit", 300, "logins per IP per window", 1, 1000000);
   t.ip_window = src.Duration("login_ip_window", absl::Minutes(5), "window of login_ip_limit");
+  t.subscriber_limit =
+      src.Int("login_subscriber_limit", 3,
+              "SIM / SmartCA signing requests per subscriber per window", 1, 1000);
+  t.subscriber_window = src.Duration("login_subscriber_window", absl::Minutes(5),
+                                     "window of login_subscriber_limit");
   if (auto s = src.Finish(); !s.ok()) return Fail(s);
   log::Init("auth", log::LevelFromName(cfg.base.log_level));
 
@@ -131,6 +146,16 @@ int Run(int argc, char** argv) {
   }
   if (t.max_delay < t.first_delay) problems.push_back("login_max_delay: must be >= 1s");
   if (t.ip_window < absl::Seconds(1)) problems.push_back("login_ip_window: must be >= 1s");
+  if (t.subscriber_window < absl::Seconds(1)) {
+    problems.push_back("login_subscriber_window: must be >= 1s");
+  }
+  if (cfg.sigverify_deadline <= absl::ZeroDuration()) {
+    problems.push_back("sigverify_deadline: must be > 0");
+  }
+  if (cfg.certificate_poll_interval < absl::Milliseconds(100) ||
+      cfg.certificate_poll_interval > absl::Minutes(1)) {
+    problems.push_back("certificate_poll_interval: must be between 100ms and 1m");
+  }
   if (cfg.signing_key_reload < absl::Seconds(1)) {
     problems.push_back("signing_key_reload: must be >= 1s");
   }
@@ -164,6 +189,13 @@ int Run(int argc, char** argv) {
   PgAuthStore store(&pool);
   GrpcAccountsClient accounts(server::Dial(cfg.accounts_addr), cfg.accounts_deadline);
   GrpcOtpClient otp(server::Dial(cfg.otp_addr), cfg.otp_deadline);
+  std::unique_ptr<GrpcSigverifyClient> sigverify;
+  if (!cfg.sigverify_addr.empty()) {
+    sigverify = std::make_unique<GrpcSigverifyClient>(server::Dial(cfg.sigverify_addr),
+                                                      cfg.sigverify_deadline);
+  } else {
+    log::Warn("auth.certificate_login_disabled", {{"reason", "no --sigverify_addr"}});
+  }
   auto captcha =
       captcha::NewPgCaptchaChecker(&pool, &clock, &random, cfg.captcha_hmac_key,
                                    captcha::IssuerOptions{.expose_answer = cfg.dev_expose_captcha});
@@ -172,9 +204,10 @@ int Run(int argc, char** argv) {
   BackgroundQueue* queue = background.get();
   AuthDomain domain(
       AuthDomain::Deps{&store, &accounts, &otp, captcha.get(), keys->get(), &clock, &random,
-                       [queue](std::function<void()> fn) { queue->Post(std::move(fn)); }},
+                       [queue](std::function<void()> fn) { queue->Post(std::move(fn)); },
+                       sigverify.get()},
       DeriveSecrets(cfg.token_hmac_key), cfg.auth);
-  AuthGrpc api(&domain, cfg.trusted_proxies);
+  AuthGrpc api(&domain, cfg.trusted_proxies, cfg.certificate_poll_interval);
 
   // Account events: a password change ends the account's sessions. At least once; stopped
   // before the domain goes away.

@@ -1,6 +1,7 @@
 // registration: composition root. Usage:
 //   registration [migrate] --database_url=… --accounts_addr=… --otp_addr=… --idv_addr=…
-//                --captcha_hmac_key_file=… --pii_key_file=… [flags]
+//                --sigverify_addr=… --auth_addr=… --captcha_hmac_key_file=…
+//                --pii_key_file=… [flags]
 // `migrate` applies the migrations and exits 0 (Kubernetes job); otherwise the service serves
 // until SIGINT/SIGTERM.
 #include <condition_variable>
@@ -40,6 +41,8 @@ struct Config {
   std::string accounts_addr;
   std::string otp_addr;
   std::string idv_addr;
+  std::string sigverify_addr;
+  std::string auth_addr;
   std::string captcha_hmac_key;
   std::string pii_key;
   absl::Duration flow_ttl;
@@ -102,6 +105,9 @@ int Main(int argc, char** argv) {
   cfg.accounts_addr = src.String("accounts_addr", "", "accounts service host:port", true);
   cfg.otp_addr = src.String("otp_addr", "", "otp service host:port", true);
   cfg.idv_addr = src.String("idv_addr", "", "idv_gateway service host:port", true);
+  cfg.sigverify_addr = src.String("sigverify_addr", "", "sigverify service host:port", true);
+  cfg.auth_addr = src.String("auth_addr", "", "auth service host:port (token introspection)",
+                             true);
   cfg.captcha_hmac_key = src.Secret("captcha_hmac_key", "key of the captcha answers' HMAC", true);
   cfg.pii_key = src.Secret("pii_key", "key material sealing personal data at rest (base64/hex)",
                            true);
@@ -153,8 +159,10 @@ int Main(int argc, char** argv) {
   GrpcIdvClient idv(server::Dial(cfg.idv_addr));
   GrpcAccountsClient accounts(server::Dial(cfg.accounts_addr));
   GrpcOtpClient otp(server::Dial(cfg.otp_addr));
-  Registration domain(&store, captcha.get(), &idv, &accounts, &otp, &clock, &random,
-                      Options{cfg.flow_ttl, keys->blind_index_key});
+  GrpcSigverifyClient sigverify(server::Dial(cfg.sigverify_addr));
+  GrpcAuthClient auth(server::Dial(cfg.auth_addr));
+  Registration domain(&store, captcha.get(), &idv, &accounts, &otp, &sigverify, &auth, &clock,
+                      &random, Options{cfg.flow_ttl, keys->blind_index_key});
   RegistrationGrpc api(&domain);
 
   metrics::Registry registry;

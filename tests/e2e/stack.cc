@@ -17,10 +17,9 @@
 #include "libs/status/grpc_status.h"
 
 namespace dvc::e2e {
-namespace {
 
 absl::StatusOr<std::string> Http(const std::string& method, const std::string& url,
-                                 const std::string& body = "") {
+                                 const std::string& body) {
   static http::HttpClient client;
   http::HttpRequest req;
   req.method = method;
@@ -35,6 +34,8 @@ absl::StatusOr<std::string> Http(const std::string& method, const std::string& u
   }
   return r->body;
 }
+
+namespace {
 
 uint64_t Seed() {
   std::random_device rd;

@@ -60,6 +60,10 @@ struct EventsSeen {
 };
 EventsSeen ReadAccountEvents(const std::set<std::string>& want, absl::Duration timeout);
 
+// A JSON call to a simulator or the broker's control port; non-2xx answers are errors.
+absl::StatusOr<std::string> Http(const std::string& method, const std::string& url,
+                                 const std::string& body = "");
+
 std::unique_ptr<grpc::ClientContext> Ctx(absl::Duration deadline = absl::Seconds(20));
 std::string ReasonOf(const grpc::Status& s);
 std::string MetadataOf(const grpc::Status& s, const std::string& key);

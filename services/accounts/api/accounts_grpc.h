@@ -23,6 +23,16 @@ class AccountsGrpc final : public dvc::accounts::v1::AccountsService::Service {
                            v1::SetPasswordResponse* out) override;
   grpc::Status VerifyPassword(grpc::ServerContext* ctx, const v1::VerifyPasswordRequest* req,
                               v1::VerifyPasswordResponse* out) override;
+  grpc::Status CreateCertificateAccount(grpc::ServerContext* ctx,
+                                        const v1::CreateCertificateAccountRequest* req,
+                                        v1::Account* out) override;
+  grpc::Status AddCertificate(grpc::ServerContext* ctx, const v1::AddCertificateRequest* req,
+                              v1::Account* out) override;
+  grpc::Status FindByCertificate(grpc::ServerContext* ctx,
+                                 const v1::FindByCertificateRequest* req,
+                                 v1::FindByCertificateResponse* out) override;
+  grpc::Status ListCertificates(grpc::ServerContext* ctx, const v1::ListCertificatesRequest* req,
+                                v1::ListCertificatesResponse* out) override;
 
  private:
   AccountsDomain* domain_;

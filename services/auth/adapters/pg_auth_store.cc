@@ -77,10 +77,10 @@ absl::Status PgAuthStore::CreateLoginFlow(const LoginFlow& f) {
   return pool_->WithTransaction([&](pqxx::work& tx) {
     pg::ExecPrepared(tx, 
         "INSERT INTO login_flows (flow_id, account_id, ial, challenge_id, client_ip, user_agent, "
-        "device, created_at, expires_at) VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7, " TS(
-            8) ", " TS(9) ")",
+        "device, created_at, expires_at, method, subscriber_index) VALUES ($1::uuid, "
+        "NULLIF($2, '')::uuid, $3, $4, $5, $6, $7, " TS(8) ", " TS(9) ", $10, $11)",
         f.flow_id, f.account_id, f.ial, f.challenge_id, f.client.ip, f.client.user_agent,
-        f.client.device, Us(f.created_at), Us(f.expires_at));
+        f.client.device, Us(f.created_at), Us(f.expires_at), f.method, f.subscriber_index);
     return absl::OkStatus();
   });
 }
@@ -92,9 +92,9 @@ absl::StatusOr<std::optional<LoginFlow>> PgAuthStore::GetLoginFlow(const std::st
                        ->WithReadOnly([&](pqxx::work& tx) {
                          out.reset();
                          pqxx::result r = pg::ExecPrepared(tx, 
-        "SELECT flow_id::text, account_id::text, ial, challenge_id, client_ip, user_agent, device, "
-        US("created_at") ", " US("expires_at") ", " US("completed_at")
-        " FROM login_flows WHERE flow_id = $1::uuid",
+        "SELECT flow_id::text, COALESCE(account_id::text, ''), ial, challenge_id, client_ip, "
+        "user_agent, device, " US("created_at") ", " US("expires_at") ", " US("completed_at")
+        ", method, subscriber_index FROM login_flows WHERE flow_id = $1::uuid",
         flow_id);
                          if (r.empty()) return absl::OkStatus();
                          LoginFlow f;
@@ -108,6 +108,8 @@ absl::StatusOr<std::optional<LoginFlow>> PgAuthStore::GetLoginFlow(const std::st
                          f.created_at = TimeOf(r[0][7]);
                          f.expires_at = TimeOf(r[0][8]);
                          f.completed_at = OptTimeOf(r[0][9]);
+                         f.method = r[0][10].as<std::string>();
+                         f.subscriber_index = r[0][11].as<std::string>();
                          out = std::move(f);
                          return absl::OkStatus();
                        });

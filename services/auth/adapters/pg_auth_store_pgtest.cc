@@ -93,12 +93,41 @@ TEST_F(PgAuthStoreTest, LoginFlowRoundTripAndSingleCompletion) {
   EXPECT_EQ((*got)->created_at, now_);
   EXPECT_EQ((*got)->expires_at, now_ + absl::Minutes(10));
   EXPECT_FALSE((*got)->completed_at.has_value());
+  EXPECT_EQ((*got)->method, "PASSWORD_OTP");
+  EXPECT_EQ((*got)->subscriber_index, "");
 
   EXPECT_EQ(*store_->CompleteLoginFlow(f.flow_id, now_), true);
   EXPECT_EQ(*store_->CompleteLoginFlow(f.flow_id, now_), false);
   EXPECT_EQ((*store_->GetLoginFlow(f.flow_id))->completed_at, now_);
   EXPECT_FALSE(store_->GetLoginFlow(Uuid(2))->has_value());
   EXPECT_FALSE(store_->GetLoginFlow("not-a-uuid")->has_value());
+}
+
+TEST_F(PgAuthStoreTest, CertificateFlowHasNoAccountAndKeepsMethodAndSubscriber) {
+  LoginFlow f;
+  f.flow_id = Uuid(3);
+  f.method = "SIM";
+  f.challenge_id = "tx-9";
+  f.subscriber_index = "abc123";
+  f.client = {"203.0.113.7", "Mozilla", "web"};
+  f.created_at = now_;
+  f.expires_at = now_ + absl::Minutes(10);
+  ASSERT_TRUE(store_->CreateLoginFlow(f).ok());
+  auto got = store_->GetLoginFlow(f.flow_id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->account_id, "");
+  EXPECT_EQ((*got)->method, "SIM");
+  EXPECT_EQ((*got)->challenge_id, "tx-9");
+  EXPECT_EQ((*got)->subscriber_index, "abc123");
+  EXPECT_EQ(*store_->CompleteLoginFlow(f.flow_id, now_), true);
+  EXPECT_EQ(*store_->CompleteLoginFlow(f.flow_id, now_), false);
+
+  // A password flow must name its account.
+  LoginFlow p = f;
+  p.flow_id = Uuid(4);
+  p.method = "PASSWORD_OTP";
+  EXPECT_FALSE(store_->CreateLoginFlow(p).ok());
 }
 
 TEST_F(PgAuthStoreTest, ThrottleStatesRoundTripAndFailedUpdatesWriteNothing) {

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_join.h"
 #include "libs/server/call.h"
+#include "libs/status/errors.h"
 
 namespace dvc::auth {
 namespace {
@@ -27,6 +28,33 @@ void ToProto(const Tokens& t, v1::TokenResponse* out) {
   out->set_expires_in(t.expires_in);
   out->set_acr(t.acr);
   out->set_session_id(t.session_id);
+  out->set_amr(absl::StrJoin(t.amr, "+"));
+}
+
+v1::CertificateLoginMethod MethodToProto(const std::string& m) {
+  if (m == kLoginMethodUsb) return v1::CERTIFICATE_LOGIN_METHOD_USB;
+  if (m == kLoginMethodSim) return v1::CERTIFICATE_LOGIN_METHOD_SIM;
+  if (m == kLoginMethodSmartCa) return v1::CERTIFICATE_LOGIN_METHOD_SMARTCA;
+  return v1::CERTIFICATE_LOGIN_METHOD_UNSPECIFIED;
+}
+
+absl::StatusOr<SignatureFormat> FormatFromProto(v1::SignatureFormat f) {
+  switch (f) {
+    case v1::SIGNATURE_FORMAT_PKCS1_SHA256:
+      return SignatureFormat::kPkcs1Sha256;
+    case v1::SIGNATURE_FORMAT_PSS_SHA256:
+      return SignatureFormat::kPssSha256;
+    case v1::SIGNATURE_FORMAT_ECDSA_SHA256:
+      return SignatureFormat::kEcdsaSha256;
+    case v1::SIGNATURE_FORMAT_CMS_ATTACHED:
+      return SignatureFormat::kCmsAttached;
+    case v1::SIGNATURE_FORMAT_CMS_DETACHED:
+      return SignatureFormat::kCmsDetached;
+    default:
+      return status::InvalidArgument("SIGNATURE_FORMAT_INVALID", "format",
+                                     "Định dạng chữ ký không hợp lệ.",
+                                     "The signature format is missing or unknown.");
+  }
 }
 
 }  // namespace
@@ -80,6 +108,84 @@ grpc::Status AuthGrpc::CompleteLogin(grpc::ServerContext* ctx, const v1::Complet
     auto t = domain_->CompleteLogin(req->login_flow_id(), req->otp());
     if (!t.ok()) return t.status();
     ToProto(*t, out);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuthGrpc::StartCertificateLogin(grpc::ServerContext* ctx,
+                                             const v1::StartCertificateLoginRequest* req,
+                                             v1::CertificateLoginFlow* out) {
+  return server::Handle(ctx, [&]() -> absl::Status {
+    StartCertificateLoginRequest r;
+    switch (req->method()) {
+      case v1::CERTIFICATE_LOGIN_METHOD_USB:
+        r.method = CertificateMethod::kUsb;
+        break;
+      case v1::CERTIFICATE_LOGIN_METHOD_SIM:
+        r.method = CertificateMethod::kSim;
+        break;
+      case v1::CERTIFICATE_LOGIN_METHOD_SMARTCA:
+        r.method = CertificateMethod::kSmartCa;
+        break;
+      default:
+        return status::InvalidArgument("LOGIN_METHOD_INVALID", "method",
+                                       "Phương thức đăng nhập không hợp lệ.",
+                                       "The sign-in method is missing or unknown.");
+    }
+    r.phone = req->phone().substr(0, 64);
+    r.smartca_user_id = req->smartca_user_id().substr(0, 256);
+    r.client.ip = server::ClientIp(ctx, req->client().ip(), trusted_proxies_);
+    r.client.user_agent = req->client().user_agent().substr(0, 512);
+    r.client.device = req->client().device().substr(0, 256);
+    auto flow = domain_->StartCertificateLogin(r);
+    if (!flow.ok()) return flow.status();
+    out->set_login_flow_id(flow->flow_id);
+    out->set_method(MethodToProto(flow->method));
+    SetTime(flow->expires_at, out->mutable_expires_at());
+    if (flow->method == kLoginMethodUsb) {
+      out->set_challenge(flow->challenge);
+      SetTime(flow->challenge_expires_at, out->mutable_challenge_expires_at());
+    } else {
+      out->set_transaction_id(flow->transaction_id);
+      out->set_verification_code(flow->verification_code);
+      SetTime(flow->transaction_expires_at, out->mutable_transaction_expires_at());
+      out->set_masked_phone(flow->masked_phone);
+      out->set_poll_interval_ms(static_cast<int32_t>(absl::ToInt64Milliseconds(poll_interval_)));
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuthGrpc::CompleteCertificateLogin(grpc::ServerContext* ctx,
+                                                const v1::CompleteCertificateLoginRequest* req,
+                                                v1::TokenResponse* out) {
+  return server::Handle(ctx, [&]() -> absl::Status {
+    auto format = FormatFromProto(req->format());
+    if (!format.ok()) return format.status();
+    CompleteCertificateLoginRequest r;
+    r.flow_id = req->login_flow_id();
+    r.format = *format;
+    r.signature = req->signature();
+    r.certificate = req->certificate();
+    r.chain.assign(req->chain().begin(), req->chain().end());
+    auto t = domain_->CompleteCertificateLogin(r);
+    if (!t.ok()) return t.status();
+    ToProto(*t, out);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuthGrpc::PollCertificateLogin(grpc::ServerContext* ctx, const v1::LoginFlowRef* req,
+                                            v1::PollCertificateLoginResponse* out) {
+  return server::Handle(ctx, [&]() -> absl::Status {
+    auto poll = domain_->PollCertificateLogin(req->login_flow_id());
+    if (!poll.ok()) return poll.status();
+    if (poll->pending) {
+      out->set_state(v1::PollCertificateLoginResponse::STATE_PENDING);
+      return absl::OkStatus();
+    }
+    out->set_state(v1::PollCertificateLoginResponse::STATE_DONE);
+    ToProto(poll->tokens, out->mutable_tokens());
     return absl::OkStatus();
   });
 }

@@ -1,6 +1,10 @@
 // gRPC handlers for dvc.auth.v1.AuthService: proto ↔ domain, nothing else.
 #pragma once
 
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
 #include "protos/dvc/auth/v1/auth.grpc.pb.h"
 #include "services/auth/domain/auth.h"
 
@@ -9,8 +13,12 @@ namespace dvc::auth {
 class AuthGrpc final : public v1::AuthService::Service {
  public:
   // `trusted_proxies`: peers (the REST gateway) whose ClientInfo.ip / X-Forwarded-For is believed.
-  explicit AuthGrpc(AuthDomain* domain, std::vector<std::string> trusted_proxies = {})
-      : domain_(domain), trusted_proxies_(std::move(trusted_proxies)) {}
+  // `poll_interval`: the PollCertificateLogin interval suggested to clients.
+  explicit AuthGrpc(AuthDomain* domain, std::vector<std::string> trusted_proxies = {},
+                    absl::Duration poll_interval = absl::Seconds(2))
+      : domain_(domain),
+        trusted_proxies_(std::move(trusted_proxies)),
+        poll_interval_(poll_interval) {}
 
   grpc::Status CreateCaptcha(grpc::ServerContext* ctx, const v1::CreateCaptchaRequest* req,
                              v1::Captcha* out) override;
@@ -21,6 +29,14 @@ class AuthGrpc final : public v1::AuthService::Service {
                               v1::LoginFlow* out) override;
   grpc::Status CompleteLogin(grpc::ServerContext* ctx, const v1::CompleteLoginRequest* req,
                              v1::TokenResponse* out) override;
+  grpc::Status StartCertificateLogin(grpc::ServerContext* ctx,
+                                     const v1::StartCertificateLoginRequest* req,
+                                     v1::CertificateLoginFlow* out) override;
+  grpc::Status CompleteCertificateLogin(grpc::ServerContext* ctx,
+                                        const v1::CompleteCertificateLoginRequest* req,
+                                        v1::TokenResponse* out) override;
+  grpc::Status PollCertificateLogin(grpc::ServerContext* ctx, const v1::LoginFlowRef* req,
+                                    v1::PollCertificateLoginResponse* out) override;
   grpc::Status Refresh(grpc::ServerContext* ctx, const v1::RefreshRequest* req,
                        v1::TokenResponse* out) override;
   grpc::Status Logout(grpc::ServerContext* ctx, const v1::LogoutRequest* req,
@@ -35,6 +51,7 @@ class AuthGrpc final : public v1::AuthService::Service {
  private:
   AuthDomain* domain_;
   std::vector<std::string> trusted_proxies_;
+  absl::Duration poll_interval_;
 };
 
 }  // namespace dvc::auth

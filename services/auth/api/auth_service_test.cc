@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libs/captcha_issuer/captcha_issuer.h"
@@ -25,6 +26,7 @@
 #include "protos/dvc/accounts/v1/accounts.grpc.pb.h"
 #include "protos/dvc/auth/v1/auth.grpc.pb.h"
 #include "protos/dvc/otp/v1/otp.grpc.pb.h"
+#include "protos/dvc/sigverify/v1/sigverify.grpc.pb.h"
 #include "services/auth/adapters/grpc_clients.h"
 #include "services/auth/adapters/key_dir.h"
 #include "services/auth/adapters/pg_auth_store.h"
@@ -40,6 +42,12 @@ constexpr char kLimitedCccd[] = "001099099999";  // its phone hits the OTP send 
 constexpr char kPassword[] = "Correct-Horse-9";
 constexpr char kAccountId[] = "6f1c2a3b-0000-4000-8000-000000000001";
 constexpr char kLimitedAccountId[] = "6f1c2a3b-0000-4000-8000-000000000002";
+constexpr char kLockedAccountId[] = "6f1c2a3b-0000-4000-8000-000000000003";
+// Certificate fingerprints (hex SHA-256): registered to kAccountId, to a locked account, none.
+constexpr char kUsbFp[] = "0a0b0c0d0e0f00112233445566778899aabbccddeeff00112233445566778899";
+constexpr char kSimFp[] = "1a0b0c0d0e0f00112233445566778899aabbccddeeff00112233445566778899";
+constexpr char kLockedFp[] = "2a0b0c0d0e0f00112233445566778899aabbccddeeff00112233445566778899";
+constexpr char kUnknownFp[] = "3a0b0c0d0e0f00112233445566778899aabbccddeeff00112233445566778899";
 
 void SetNow(google::protobuf::Timestamp* t, absl::Duration from_now) {
   t->set_seconds(absl::ToUnixSeconds(absl::Now() + from_now));
@@ -61,6 +69,25 @@ class FakeAccountsService final : public accounts::v1::AccountsService::Service 
                                accounts::v1::LookupAccountIdResponse* out) override {
     out->set_found(req->id_number() == kCccd);
     if (out->found()) out->set_account_id(kAccountId);
+    return grpc::Status::OK;
+  }
+  grpc::Status FindByCertificate(grpc::ServerContext*,
+                                 const accounts::v1::FindByCertificateRequest* req,
+                                 accounts::v1::FindByCertificateResponse* out) override {
+    const std::string& fp = req->fingerprint_sha256();
+    if (fp == kUsbFp || fp == kSimFp) {
+      out->set_found(true);
+      out->set_account_id(kAccountId);
+      out->set_status(accounts::v1::ACCOUNT_STATUS_ACTIVE);
+      out->set_ial(3);
+      out->set_method(fp == kUsbFp ? "USB" : "SIM");
+    } else if (fp == kLockedFp) {
+      out->set_found(true);
+      out->set_account_id(kLockedAccountId);
+      out->set_status(accounts::v1::ACCOUNT_STATUS_LOCKED);
+      out->set_ial(3);
+      out->set_method("USB");
+    }
     return grpc::Status::OK;
   }
 
@@ -135,6 +162,118 @@ class FakeOtpService final : public otp::v1::OtpService::Service {
   std::string last_purpose_, last_request_id_;
 };
 
+// sigverify, purpose LOGIN only. A challenge signature "sig:<fp>" is valid and names the signer
+// by fingerprint (upper case, as auth must lower-case it); "revoked" answers CERT_REVOKED; each
+// challenge allows one attempt. A remote transaction is pending until Confirm().
+class FakeSigverifyService final : public sigverify::v1::SigverifyService::Service {
+ public:
+  grpc::Status IssueChallenge(grpc::ServerContext*, const sigverify::v1::IssueChallengeRequest* req,
+                              sigverify::v1::Challenge* out) override {
+    if (req->purpose() != sigverify::v1::PURPOSE_LOGIN) return Bad("PURPOSE_INVALID");
+    std::lock_guard<std::mutex> l(mu_);
+    std::string id = absl::StrCat("chal-", ++n_);
+    challenges_[id] = {req->flow_id(), false};
+    out->set_challenge_id(id);
+    out->set_challenge(absl::StrCat("DVC LOGIN ", req->flow_id()));
+    SetNow(out->mutable_expires_at(), absl::Minutes(5));
+    return grpc::Status::OK;
+  }
+  grpc::Status VerifyChallengeSignature(grpc::ServerContext*,
+                                        const sigverify::v1::VerifyChallengeSignatureRequest* req,
+                                        sigverify::v1::VerifiedCertificate* out) override {
+    if (req->purpose() != sigverify::v1::PURPOSE_LOGIN) return Bad("PURPOSE_INVALID");
+    if (req->format() != sigverify::v1::SIGNATURE_FORMAT_CMS_DETACHED) return Bad("FORMAT");
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = challenges_.find(req->challenge_id());
+    if (it == challenges_.end() || it->second.first != req->flow_id()) {
+      return status::ToGrpcStatus(status::NotFound("CHALLENGE_NOT_FOUND", "challenge_id", "x", "x"));
+    }
+    if (it->second.second) {
+      return status::ToGrpcStatus(status::FailedPrecondition(
+          "CHALLENGE_USED", "challenge_id", "Thử thách đã được dùng.", "The challenge was used."));
+    }
+    it->second.second = true;
+    if (req->signature() == "revoked") {
+      return status::ToGrpcStatus(status::InvalidArgument(
+          "CERT_REVOKED", "certificate", "Chứng thư số đã bị thu hồi.",
+          "The certificate has been revoked."));
+    }
+    if (!absl::StartsWith(req->signature(), "sig:")) {
+      return status::ToGrpcStatus(status::InvalidArgument(
+          "SIGNATURE_INVALID", "signature", "Chữ ký không hợp lệ.", "The signature is invalid."));
+    }
+    out->set_fingerprint_sha256(absl::AsciiStrToUpper(req->signature().substr(4)));
+    out->set_method("USB");
+    return grpc::Status::OK;
+  }
+  grpc::Status StartRemoteSignature(grpc::ServerContext*,
+                                    const sigverify::v1::StartRemoteSignatureRequest* req,
+                                    sigverify::v1::RemoteSignatureTransaction* out) override {
+    if (req->purpose() != sigverify::v1::PURPOSE_LOGIN) return Bad("PURPOSE_INVALID");
+    std::lock_guard<std::mutex> l(mu_);
+    std::string id = absl::StrCat("tx-", ++n_);
+    transactions_[id] = {req->flow_id(), ""};
+    last_subscriber_ = req->subscriber();
+    last_provider_ = req->provider();
+    ++starts_;
+    out->set_transaction_id(id);
+    out->set_verification_code("4821");
+    SetNow(out->mutable_expires_at(), absl::Minutes(2));
+    return grpc::Status::OK;
+  }
+  grpc::Status GetRemoteSignatureResult(grpc::ServerContext*,
+                                        const sigverify::v1::GetRemoteSignatureResultRequest* req,
+                                        sigverify::v1::RemoteSignatureResult* out) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = transactions_.find(req->transaction_id());
+    if (it == transactions_.end() || it->second.first != req->flow_id() ||
+        req->purpose() != sigverify::v1::PURPOSE_LOGIN) {
+      return Bad("TRANSACTION_NOT_FOUND");
+    }
+    if (it->second.second.empty()) {
+      out->set_state(sigverify::v1::RemoteSignatureResult::STATE_PENDING);
+    } else if (it->second.second == "cancel") {
+      return status::ToGrpcStatus(status::FailedPrecondition(
+          "SIGNER_USER_CANCELLED", "", "Bạn đã từ chối ký.", "You declined the signature."));
+    } else {
+      out->set_state(sigverify::v1::RemoteSignatureResult::STATE_DONE);
+      out->mutable_certificate()->set_fingerprint_sha256(it->second.second);
+      out->mutable_certificate()->set_method("SIM");
+    }
+    return grpc::Status::OK;
+  }
+
+  // `fingerprint`, or "cancel" for the user declining.
+  void Confirm(const std::string& transaction_id, const std::string& fingerprint) {
+    std::lock_guard<std::mutex> l(mu_);
+    transactions_[transaction_id].second = fingerprint;
+  }
+  std::string last_subscriber() {
+    std::lock_guard<std::mutex> l(mu_);
+    return last_subscriber_;
+  }
+  sigverify::v1::RemoteProvider last_provider() {
+    std::lock_guard<std::mutex> l(mu_);
+    return last_provider_;
+  }
+  int starts() {
+    std::lock_guard<std::mutex> l(mu_);
+    return starts_;
+  }
+
+ private:
+  static grpc::Status Bad(const char* reason) {
+    return status::ToGrpcStatus(status::InvalidArgument(reason, "", "x", "x"));
+  }
+  std::mutex mu_;
+  int n_ = 0;
+  int starts_ = 0;
+  std::map<std::string, std::pair<std::string, bool>> challenges_;  // id → (flow, used)
+  std::map<std::string, std::pair<std::string, std::string>> transactions_;  // id → (flow, fp)
+  std::string last_subscriber_;
+  sigverify::v1::RemoteProvider last_provider_ = sigverify::v1::REMOTE_PROVIDER_UNSPECIFIED;
+};
+
 std::string Reason(const grpc::Status& s) { return status::ReasonOf(status::FromGrpcStatus(s)); }
 
 std::string Meta(const grpc::Status& s, const std::string& key) {
@@ -157,6 +296,7 @@ class AuthServiceTest : public ::testing::Test {
     fb.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &fakes_port_);
     fb.RegisterService(&accounts_service_);
     fb.RegisterService(&otp_service_);
+    fb.RegisterService(&sigverify_service_);
     fakes_ = fb.BuildAndStart();
     ASSERT_NE(fakes_, nullptr);
     std::string fakes_addr = absl::StrCat("127.0.0.1:", fakes_port_);
@@ -172,13 +312,14 @@ class AuthServiceTest : public ::testing::Test {
     store_ = std::make_unique<PgAuthStore>(pool_.get());
     accounts_ = std::make_unique<GrpcAccountsClient>(server::Dial(fakes_addr), absl::Seconds(3));
     otp_ = std::make_unique<GrpcOtpClient>(server::Dial(fakes_addr), absl::Seconds(3));
+    sigverify_ = std::make_unique<GrpcSigverifyClient>(server::Dial(fakes_addr), absl::Seconds(3));
     captcha_ =
         captcha::NewPgCaptchaChecker(pool_.get(), &clock_, &random_, "captcha-test-key-0123456789",
                                      captcha::IssuerOptions{.expose_answer = true});
     domain_ = std::make_unique<AuthDomain>(
         AuthDomain::Deps{store_.get(), accounts_.get(), otp_.get(), captcha_.get(), keys_.get(),
-                         &clock_, &random_, nullptr},
-        DeriveSecrets("token-test-key-0123456789"), AuthOptions{});
+                         &clock_, &random_, nullptr, sigverify_.get()},
+        DeriveSecrets("token-test-key-0123456789"), Options());
     // The test client plays the REST gateway: it connects from 127.0.0.1, a trusted proxy.
     api_ = std::make_unique<AuthGrpc>(domain_.get(), trusted_proxies_);
     server_ = std::make_unique<server::GrpcServer>(
@@ -247,6 +388,44 @@ class AuthServiceTest : public ::testing::Test {
     return stub_->Refresh(&c, req, out);
   }
 
+  static AuthOptions Options() {
+    AuthOptions o;
+    // A window so long no test run crosses its (real-clock) boundary.
+    o.throttle.subscriber_window = absl::Hours(24 * 3650);
+    return o;
+  }
+
+  grpc::Status StartCert(v1::CertificateLoginMethod method, const std::string& subscriber,
+                         v1::CertificateLoginFlow* out, const std::string& ip = "203.0.113.7") {
+    v1::StartCertificateLoginRequest req;
+    req.set_method(method);
+    if (method == v1::CERTIFICATE_LOGIN_METHOD_SIM) req.set_phone(subscriber);
+    if (method == v1::CERTIFICATE_LOGIN_METHOD_SMARTCA) req.set_smartca_user_id(subscriber);
+    req.mutable_client()->set_ip(ip);
+    req.mutable_client()->set_user_agent("Mozilla/5.0");
+    req.mutable_client()->set_device("web");
+    grpc::ClientContext c;
+    return stub_->StartCertificateLogin(&c, req, out);
+  }
+
+  grpc::Status CompleteCert(const std::string& flow_id, const std::string& signature,
+                            v1::TokenResponse* out) {
+    v1::CompleteCertificateLoginRequest req;
+    req.set_login_flow_id(flow_id);
+    req.set_format(v1::SIGNATURE_FORMAT_CMS_DETACHED);
+    req.set_signature(signature);
+    req.add_chain("intermediate");
+    grpc::ClientContext c;
+    return stub_->CompleteCertificateLogin(&c, req, out);
+  }
+
+  grpc::Status Poll(const std::string& flow_id, v1::PollCertificateLoginResponse* out) {
+    v1::LoginFlowRef req;
+    req.set_login_flow_id(flow_id);
+    grpc::ClientContext c;
+    return stub_->PollCertificateLogin(&c, req, out);
+  }
+
   v1::IntrospectResponse Introspect(const std::string& token) {
     v1::IntrospectRequest req;
     req.set_token(token);
@@ -262,6 +441,7 @@ class AuthServiceTest : public ::testing::Test {
   metrics::Registry registry_;
   FakeAccountsService accounts_service_;
   FakeOtpService otp_service_;
+  FakeSigverifyService sigverify_service_;
   int fakes_port_ = 0;
   std::unique_ptr<grpc::Server> fakes_;
   std::unique_ptr<pg::testing::TestDatabase> db_;
@@ -270,6 +450,7 @@ class AuthServiceTest : public ::testing::Test {
   std::unique_ptr<PgAuthStore> store_;
   std::unique_ptr<GrpcAccountsClient> accounts_;
   std::unique_ptr<GrpcOtpClient> otp_;
+  std::unique_ptr<GrpcSigverifyClient> sigverify_;
   std::unique_ptr<captcha::CaptchaChecker> captcha_;
   std::unique_ptr<AuthDomain> domain_;
   std::unique_ptr<AuthGrpc> api_;
@@ -361,6 +542,130 @@ TEST_F(AuthServiceTest, LoginRefreshReuseLogout) {
   EXPECT_EQ(history.records(0).device(), "web");
   EXPECT_EQ(history.records(2).failure_reason(), "OTP_INVALID");
   EXPECT_EQ(history.records(3).failure_reason(), "INVALID_CREDENTIALS");
+}
+
+TEST_F(AuthServiceTest, UsbCertificateLogin) {
+  v1::CertificateLoginFlow flow;
+  grpc::Status s = StartCert(v1::CERTIFICATE_LOGIN_METHOD_USB, "", &flow);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(flow.method(), v1::CERTIFICATE_LOGIN_METHOD_USB);
+  EXPECT_EQ(flow.challenge(), "DVC LOGIN " + flow.login_flow_id());
+  EXPECT_GT(flow.challenge_expires_at().seconds(), absl::ToUnixSeconds(absl::Now()));
+  EXPECT_TRUE(flow.transaction_id().empty());
+
+  // A revoked certificate: sigverify's reason, code and field as they are.
+  v1::TokenResponse t;
+  grpc::Status revoked = CompleteCert(flow.login_flow_id(), "revoked", &t);
+  EXPECT_EQ(revoked.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Reason(revoked), "CERT_REVOKED");
+  EXPECT_EQ(status::GetErrorInfo(status::FromGrpcStatus(revoked))->field, "certificate");
+  // The challenge was used up by that attempt.
+  EXPECT_EQ(Reason(CompleteCert(flow.login_flow_id(), absl::StrCat("sig:", kUsbFp), &t)),
+            "CHALLENGE_USED");
+
+  // An unregistered certificate: one generic answer.
+  ASSERT_TRUE(StartCert(v1::CERTIFICATE_LOGIN_METHOD_USB, "", &flow).ok());
+  grpc::Status unknown = CompleteCert(flow.login_flow_id(), absl::StrCat("sig:", kUnknownFp), &t);
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Reason(unknown), "CERTIFICATE_NOT_REGISTERED");
+
+  // A locked account is told after the certificate was verified.
+  ASSERT_TRUE(StartCert(v1::CERTIFICATE_LOGIN_METHOD_USB, "", &flow).ok());
+  grpc::Status locked = CompleteCert(flow.login_flow_id(), absl::StrCat("sig:", kLockedFp), &t);
+  EXPECT_EQ(locked.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Reason(locked), "ACCOUNT_LOCKED");
+
+  // Success (sigverify's upper-case fingerprint is looked up lower-cased).
+  ASSERT_TRUE(StartCert(v1::CERTIFICATE_LOGIN_METHOD_USB, "", &flow).ok());
+  s = CompleteCert(flow.login_flow_id(), absl::StrCat("sig:", kUsbFp), &t);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(t.acr(), "urn:dvc:ial:3");
+  EXPECT_EQ(t.amr(), "hwk+pin");
+  EXPECT_EQ(t.token_type(), "Bearer");
+  v1::IntrospectResponse i = Introspect(t.access_token());
+  EXPECT_TRUE(i.active());
+  EXPECT_EQ(i.sub(), kAccountId);
+  EXPECT_EQ(i.acr(), "urn:dvc:ial:3");
+  EXPECT_EQ(i.amr(), "hwk+pin");
+
+  // Replay: the flow is finished.
+  grpc::Status replay = CompleteCert(flow.login_flow_id(), absl::StrCat("sig:", kUsbFp), &t);
+  EXPECT_EQ(replay.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(replay), "LOGIN_FLOW_COMPLETED");
+
+  // Missing signature format.
+  v1::CompleteCertificateLoginRequest bad;
+  bad.set_login_flow_id(flow.login_flow_id());
+  grpc::ClientContext c;
+  grpc::Status no_format = stub_->CompleteCertificateLogin(&c, bad, &t);
+  EXPECT_EQ(no_format.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Reason(no_format), "SIGNATURE_FORMAT_INVALID");
+
+  v1::ListLoginHistoryRequest hreq;
+  hreq.set_account_id(kAccountId);
+  v1::ListLoginHistoryResponse history;
+  grpc::ClientContext hc;
+  ASSERT_TRUE(stub_->ListLoginHistory(&hc, hreq, &history).ok());
+  ASSERT_EQ(history.records_size(), 1);
+  EXPECT_EQ(history.records(0).method(), "USB");
+  EXPECT_TRUE(history.records(0).success());
+}
+
+TEST_F(AuthServiceTest, SimCertificateLoginPendingThenDone) {
+  v1::CertificateLoginFlow flow;
+  v1::CertificateLoginMethod sim = v1::CERTIFICATE_LOGIN_METHOD_SIM;
+  grpc::Status s = StartCert(sim, "+84987654321", &flow);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(flow.method(), sim);
+  EXPECT_EQ(flow.verification_code(), "4821");
+  EXPECT_EQ(flow.masked_phone(), "098****321");
+  EXPECT_EQ(flow.poll_interval_ms(), 2000);
+  EXPECT_TRUE(flow.challenge().empty());
+  EXPECT_EQ(sigverify_service_.last_subscriber(), "0987654321");
+  EXPECT_EQ(sigverify_service_.last_provider(), sigverify::v1::REMOTE_PROVIDER_SIM);
+
+  v1::PollCertificateLoginResponse poll;
+  ASSERT_TRUE(Poll(flow.login_flow_id(), &poll).ok());
+  EXPECT_EQ(poll.state(), v1::PollCertificateLoginResponse::STATE_PENDING);
+  EXPECT_FALSE(poll.has_tokens());
+
+  sigverify_service_.Confirm(flow.transaction_id(), kSimFp);
+  s = Poll(flow.login_flow_id(), &poll);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(poll.state(), v1::PollCertificateLoginResponse::STATE_DONE);
+  EXPECT_EQ(poll.tokens().acr(), "urn:dvc:ial:3");
+  EXPECT_EQ(poll.tokens().amr(), "sc+pin+mca");
+  EXPECT_EQ(Introspect(poll.tokens().access_token()).amr(), "sc+pin+mca");
+  EXPECT_EQ(Reason(Poll(flow.login_flow_id(), &poll)), "LOGIN_FLOW_COMPLETED");
+
+  // The user declines on the phone: sigverify's reason as is.
+  ASSERT_TRUE(StartCert(sim, "0987654321", &flow).ok());
+  sigverify_service_.Confirm(flow.transaction_id(), "cancel");
+  grpc::Status cancelled = Poll(flow.login_flow_id(), &poll);
+  EXPECT_EQ(cancelled.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(cancelled), "SIGNER_USER_CANCELLED");
+
+  // Since the success this address has its own window for this phone: the decline above and two
+  // more pushes fill it (3), whatever the phone's form; the next is refused.
+  ASSERT_TRUE(StartCert(sim, "84987654321", &flow).ok());
+  ASSERT_TRUE(StartCert(sim, "+84 987.654.321", &flow).ok());
+  grpc::Status limited = StartCert(sim, "0987 654 321", &flow);
+  EXPECT_EQ(limited.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(Reason(limited), "LOGIN_SUBSCRIBER_LIMITED");
+  EXPECT_FALSE(Meta(limited, "retry_after_s").empty());
+  EXPECT_EQ(sigverify_service_.starts(), 4);
+  // Elsewhere the phone's shared window still has room (1 of 3 used, before the success).
+  EXPECT_TRUE(StartCert(sim, "0987654321", &flow, "198.51.100.20").ok());
+
+  // SmartCA goes to the SmartCA provider.
+  s = StartCert(v1::CERTIFICATE_LOGIN_METHOD_SMARTCA, "citizen01", &flow);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(sigverify_service_.last_provider(), sigverify::v1::REMOTE_PROVIDER_SMARTCA);
+  EXPECT_EQ(flow.masked_phone(), "");
+
+  grpc::Status no_method = StartCert(v1::CERTIFICATE_LOGIN_METHOD_UNSPECIFIED, "", &flow);
+  EXPECT_EQ(no_method.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Reason(no_method), "LOGIN_METHOD_INVALID");
 }
 
 TEST_F(AuthServiceTest, CaptchaIsSingleUse) {

@@ -14,6 +14,7 @@
 #include "libs/jwt/jwt.h"
 #include "libs/logging/log.h"
 #include "libs/status/errors.h"
+#include "libs/validators/phone.h"
 
 namespace dvc::auth {
 namespace {
@@ -70,9 +71,57 @@ absl::Status AccountIdInvalid() {
                                  "The account id is invalid.");
 }
 
-std::string Acr(int ial) { return absl::StrCat("urn:dvc:ial:", ial); }
+absl::Status FlowCompleted() {
+  return status::FailedPrecondition("LOGIN_FLOW_COMPLETED", "login_flow_id",
+                                    "Phiên đăng nhập đã hoàn tất.",
+                                    "The login flow has already been completed.");
+}
+
+absl::Status MethodMismatch() {
+  return status::FailedPrecondition("LOGIN_METHOD_MISMATCH", "login_flow_id",
+                                    "Phiên đăng nhập này dùng phương thức đăng nhập khác.",
+                                    "This login flow uses another sign-in method.");
+}
+
+absl::Status CertificateNotRegistered() {
+  return status::Unauthenticated(
+      "CERTIFICATE_NOT_REGISTERED",
+      "Chứng thư số này chưa được đăng ký cho tài khoản nào — hãy đăng ký tài khoản hoặc thêm "
+      "chứng thư số trong phần quản lý tài khoản.",
+      "This certificate is not registered to an account — register it or add it in account "
+      "settings.");
+}
+
+bool IsCertificateMethod(const std::string& m) {
+  return m == kLoginMethodUsb || m == kLoginMethodSim || m == kLoginMethodSmartCa;
+}
+
+// SmartCA user ids: 1–64 of [A-Za-z0-9_.@-] (as sigverify accepts them).
+bool WellFormedSmartCaUserId(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ||
+           c == '@' || c == '-';
+  });
+}
+
+// Failures after which the attempt had no verdict (a dependency down): not held against the IP.
+bool NoVerdict(const absl::Status& s) {
+  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) || absl::IsInternal(s) ||
+         absl::IsUnknown(s);
+}
 
 }  // namespace
+
+std::string AcrForIal(int ial) { return absl::StrCat("urn:dvc:ial:", ial); }
+
+std::vector<std::string> AmrForMethod(const std::string& method) {
+  if (method == kLoginMethodPasswordOtp) return {"pwd", "otp"};
+  if (method == kLoginMethodUsb) return {"hwk", "pin"};
+  if (method == kLoginMethodSim) return {"sc", "pin", "mca"};
+  if (method == kLoginMethodSmartCa) return {"swk", "pin", "mca"};
+  return {};
+}
 
 absl::Status InvalidCredentials() {
   return status::Unauthenticated("INVALID_CREDENTIALS", "Số định danh hoặc mật khẩu không đúng.",
@@ -112,12 +161,13 @@ absl::StatusOr<captcha::IssuedCaptcha> AuthDomain::CreateCaptcha() {
   return deps_.captcha->Issue();
 }
 
-void AuthDomain::RecordHistory(const std::string& account_id, bool success,
-                               const std::string& reason, const ClientInfo& client, absl::Time at) {
+void AuthDomain::RecordHistory(const std::string& account_id, const std::string& method,
+                               bool success, const std::string& reason, const ClientInfo& client,
+                               absl::Time at) {
   LoginRecord r;
   r.account_id = account_id;
   r.at = at;
-  r.method = kLoginMethodPasswordOtp;
+  r.method = method;
   r.success = success;
   r.failure_reason = success ? "" : reason;
   r.ip = client.ip;
@@ -159,7 +209,7 @@ absl::StatusOr<LoginFlowView> AuthDomain::StartPasswordLogin(const StartLoginReq
     Defer([this, id_number, client, now] {
       auto account_id = deps_.accounts->FindAccountId(id_number);
       if (account_id.ok() && account_id->has_value()) {
-        RecordHistory(**account_id, false, "INVALID_CREDENTIALS", client, now);
+        RecordHistory(**account_id, kLoginMethodPasswordOtp, false, "INVALID_CREDENTIALS", client, now);
       }
     });
     return InvalidCredentials();
@@ -170,18 +220,18 @@ absl::StatusOr<LoginFlowView> AuthDomain::StartPasswordLogin(const StartLoginReq
     log::Warn("login.throttle_reset_failed", {{"error", s.ToString()}});
   }
   if (verdict->status == AccountStatus::kLocked) {
-    RecordHistory(verdict->account_id, false, "ACCOUNT_LOCKED", client, now);
+    RecordHistory(verdict->account_id, kLoginMethodPasswordOtp, false, "ACCOUNT_LOCKED", client, now);
     return status::PermissionDenied("ACCOUNT_LOCKED",
                                     "Tài khoản đã bị khóa. Vui lòng liên hệ bộ phận hỗ trợ.",
                                     "The account is locked. Please contact support.");
   }
   if (verdict->status == AccountStatus::kClosed) {
-    RecordHistory(verdict->account_id, false, "ACCOUNT_CLOSED", client, now);
+    RecordHistory(verdict->account_id, kLoginMethodPasswordOtp, false, "ACCOUNT_CLOSED", client, now);
     return status::PermissionDenied("ACCOUNT_CLOSED", "Tài khoản đã bị đóng.",
                                     "The account has been closed.");
   }
   if (verdict->phone.empty()) {
-    RecordHistory(verdict->account_id, false, "OTP_PHONE_MISSING", client, now);
+    RecordHistory(verdict->account_id, kLoginMethodPasswordOtp, false, "OTP_PHONE_MISSING", client, now);
     return status::FailedPrecondition("OTP_PHONE_MISSING", "",
                                       "Tài khoản chưa có số điện thoại nhận OTP.",
                                       "The account has no phone number for OTP.");
@@ -206,16 +256,16 @@ absl::StatusOr<LoginFlowView> AuthDomain::StartPasswordLogin(const StartLoginReq
                        challenge->expires_at, challenge->resend_after};
 }
 
-absl::StatusOr<LoginFlow> AuthDomain::LiveFlow(const std::string& flow_id, absl::Time now) {
+absl::StatusOr<LoginFlow> AuthDomain::LiveFlow(const std::string& flow_id, absl::Time now,
+                                               const std::string& method) {
   if (!IsUuid(flow_id)) return FlowNotFound();
   auto flow = deps_.store->GetLoginFlow(absl::AsciiStrToLower(flow_id));
   if (!flow.ok()) return flow.status();
   if (!flow->has_value()) return FlowNotFound();
-  if ((*flow)->completed_at.has_value()) {
-    return status::FailedPrecondition("LOGIN_FLOW_COMPLETED", "login_flow_id",
-                                      "Phiên đăng nhập đã hoàn tất.",
-                                      "The login flow has already been completed.");
+  if (method.empty() ? !IsCertificateMethod((*flow)->method) : (*flow)->method != method) {
+    return MethodMismatch();
   }
+  if ((*flow)->completed_at.has_value()) return FlowCompleted();
   if (now >= (*flow)->expires_at) {
     return status::FailedPrecondition("LOGIN_FLOW_EXPIRED", "login_flow_id",
                                       "Phiên đăng nhập đã hết hạn. Vui lòng đăng nhập lại.",
@@ -226,7 +276,7 @@ absl::StatusOr<LoginFlow> AuthDomain::LiveFlow(const std::string& flow_id, absl:
 
 absl::StatusOr<LoginFlowView> AuthDomain::ResendLoginOtp(const std::string& flow_id) {
   absl::Time now = deps_.clock->Now();
-  auto flow = LiveFlow(flow_id, now);
+  auto flow = LiveFlow(flow_id, now, kLoginMethodPasswordOtp);
   if (!flow.ok()) return flow.status();
   auto challenge = deps_.otp->Resend(flow->challenge_id);
   if (!challenge.ok()) return challenge.status();
@@ -237,7 +287,7 @@ absl::StatusOr<LoginFlowView> AuthDomain::ResendLoginOtp(const std::string& flow
 absl::StatusOr<Tokens> AuthDomain::CompleteLogin(const std::string& flow_id,
                                                  const std::string& otp) {
   absl::Time now = deps_.clock->Now();
-  auto flow = LiveFlow(flow_id, now);
+  auto flow = LiveFlow(flow_id, now, kLoginMethodPasswordOtp);
   if (!flow.ok()) return flow.status();
   if (otp.empty()) {
     return status::InvalidArgument("OTP_REQUIRED", "otp", "Vui lòng nhập mã OTP.",
@@ -247,34 +297,229 @@ absl::StatusOr<Tokens> AuthDomain::CompleteLogin(const std::string& flow_id,
       !s.ok()) {
     std::string reason = status::ReasonOf(s);
     if (absl::StartsWith(reason, "OTP_")) {
-      RecordHistory(flow->account_id, false, reason, flow->client, now);
+      RecordHistory(flow->account_id, flow->method, false, reason, flow->client, now);
     }
     return s;
   }
-  auto won = deps_.store->CompleteLoginFlow(flow->flow_id, now);
+  return StartSession(*flow, flow->account_id, flow->ial, now);
+}
+
+absl::StatusOr<Tokens> AuthDomain::StartSession(const LoginFlow& flow,
+                                                const std::string& account_id, int ial,
+                                                absl::Time now) {
+  // One session per flow, even when two completions race.
+  auto won = deps_.store->CompleteLoginFlow(flow.flow_id, now);
   if (!won.ok()) return won.status();
-  if (!*won) {
-    return status::FailedPrecondition("LOGIN_FLOW_COMPLETED", "login_flow_id",
-                                      "Phiên đăng nhập đã hoàn tất.",
-                                      "The login flow has already been completed.");
-  }
+  if (!*won) return FlowCompleted();
 
   Session session;
   session.session_id = crypto::NewUuidV4(*deps_.random);
-  session.account_id = flow->account_id;
-  session.ial = flow->ial;
-  session.amr = {"pwd", "otp"};
+  session.account_id = account_id;
+  session.ial = ial;
+  session.amr = AmrForMethod(flow.method);
   session.auth_time = now;
   session.created_at = now;
   session.expires_at = now + options_.session_max_ttl;
-  session.client = flow->client;
+  session.client = flow.client;
   std::string refresh = crypto::RandomToken(*deps_.random, kRefreshTokenBytes);
   RefreshRecord first{RefreshHmac(refresh), session.session_id, now,
                       std::min(now + options_.refresh_idle_ttl, session.expires_at)};
   if (absl::Status s = deps_.store->CreateSession(session, first); !s.ok()) return s;
-  RecordHistory(flow->account_id, true, "", flow->client, now);
-  log::Info("login.succeeded", {{"flow_id", flow->flow_id}, {"session_id", session.session_id}});
+  RecordHistory(account_id, flow.method, true, "", flow.client, now);
+  log::Info("login.succeeded", {{"flow_id", flow.flow_id},
+                                {"method", flow.method},
+                                {"session_id", session.session_id}});
   return IssueTokens(session, std::move(refresh), now);
+}
+
+// ---- certificate login (LGN-3, LGN-4, LGN-7) ---------------------------------------------------
+
+absl::StatusOr<CertificateLoginView> AuthDomain::StartCertificateLogin(
+    const StartCertificateLoginRequest& req) {
+  if (deps_.sigverify == nullptr) {
+    return status::Unavailable("CERTIFICATE_LOGIN_UNAVAILABLE",
+                               "Đăng nhập bằng chữ ký số tạm thời chưa khả dụng.",
+                               "Certificate login is not available at the moment.");
+  }
+  ClientInfo client = req.client;
+  if (client.ip.empty()) client.ip = "unknown";
+
+  LoginFlow flow;
+  std::string subscriber;  // as sent to sigverify
+  RemoteProvider provider = RemoteProvider::kSim;
+  switch (req.method) {
+    case CertificateMethod::kUsb:
+      flow.method = kLoginMethodUsb;
+      break;
+    case CertificateMethod::kSim: {
+      flow.method = kLoginMethodSim;
+      if (req.phone.empty()) {
+        return status::InvalidArgument("PHONE_REQUIRED", "phone",
+                                       "Vui lòng nhập số điện thoại của SIM ký số.",
+                                       "Please enter the phone number of the signature SIM.");
+      }
+      auto phone = validators::NormalizePhone(req.phone, "phone");  // PHONE_MALFORMED
+      if (!phone.ok()) return phone.status();
+      subscriber = *phone;
+      provider = RemoteProvider::kSim;
+      break;
+    }
+    case CertificateMethod::kSmartCa: {
+      flow.method = kLoginMethodSmartCa;
+      std::string user_id(absl::StripAsciiWhitespace(req.smartca_user_id));
+      if (user_id.empty()) {
+        return status::InvalidArgument("SMARTCA_USER_ID_REQUIRED", "smartca_user_id",
+                                       "Vui lòng nhập tài khoản SmartCA.",
+                                       "Please enter the SmartCA user id.");
+      }
+      if (!WellFormedSmartCaUserId(user_id)) {
+        return status::InvalidArgument("SMARTCA_USER_ID_INVALID", "smartca_user_id",
+                                       "Tài khoản SmartCA không hợp lệ.",
+                                       "The SmartCA user id is malformed.");
+      }
+      subscriber = user_id;
+      provider = RemoteProvider::kSmartCa;
+      break;
+    }
+    default:
+      return status::InvalidArgument("LOGIN_METHOD_INVALID", "method",
+                                     "Phương thức đăng nhập không hợp lệ.",
+                                     "The sign-in method is missing or unknown.");
+  }
+
+  if (absl::Status s = throttle_.CheckIp(client.ip); !s.ok()) return s;
+  if (flow.method != kLoginMethodUsb) {
+    // Case-insensitive for SmartCA ids, so "User" and "user" share one limit.
+    flow.subscriber_index = crypto::BlindIndex(
+        secrets_.index_key,
+        absl::StrCat("subscriber:", flow.method, ":", absl::AsciiStrToLower(subscriber)));
+    if (absl::Status s = throttle_.CheckSubscriber(flow.subscriber_index, client.ip); !s.ok()) {
+      return s;
+    }
+  }
+
+  absl::Time now = deps_.clock->Now();
+  flow.flow_id = crypto::NewUuidV4(*deps_.random);
+  flow.client = client;
+  flow.created_at = now;
+  flow.expires_at = now + options_.login_flow_ttl;
+
+  CertificateLoginView view;
+  view.flow_id = flow.flow_id;
+  view.method = flow.method;
+  view.expires_at = flow.expires_at;
+  if (flow.method == kLoginMethodUsb) {
+    auto challenge = deps_.sigverify->IssueLoginChallenge(flow.flow_id);
+    if (!challenge.ok()) return challenge.status();
+    flow.challenge_id = challenge->challenge_id;
+    view.challenge = challenge->challenge;
+    view.challenge_expires_at = challenge->expires_at;
+  } else {
+    auto tx = deps_.sigverify->StartRemoteLogin(flow.flow_id, provider, subscriber,
+                                                kRemoteLoginDisplayText);
+    if (!tx.ok()) return tx.status();  // SIGNER_* as is
+    flow.challenge_id = tx->transaction_id;
+    view.transaction_id = tx->transaction_id;
+    view.verification_code = tx->verification_code;
+    view.transaction_expires_at = tx->expires_at;
+    if (flow.method == kLoginMethodSim) view.masked_phone = validators::MaskPhone(subscriber);
+  }
+  if (absl::Status s = deps_.store->CreateLoginFlow(flow); !s.ok()) return s;
+  log::Info("login.certificate_started", {{"flow_id", flow.flow_id}, {"method", flow.method}});
+  return view;
+}
+
+void AuthDomain::CountCertificateFailure(const LoginFlow& flow, const absl::Status& s) {
+  if (NoVerdict(s)) return;
+  if (absl::Status c = throttle_.RecordIpFailure(flow.client.ip); !c.ok()) {
+    log::Warn("login.ip_failure_count_failed", {{"error", c.ToString()}});
+  }
+  log::Info("login.certificate_failed",
+            {{"flow_id", flow.flow_id}, {"method", flow.method}, {"reason", status::ReasonOf(s)}});
+}
+
+absl::StatusOr<Tokens> AuthDomain::FinishCertificateLogin(const LoginFlow& flow,
+                                                          const VerifiedSigner& signer,
+                                                          absl::Time now) {
+  auto holder = deps_.accounts->FindByCertificate(absl::AsciiStrToLower(signer.fingerprint_sha256));
+  if (!holder.ok()) {
+    log::Warn("login.accounts_failed", {{"error", holder.status().ToString()}});
+    return DependencyUnavailable();
+  }
+  if (!holder->found || holder->account_id.empty()) {
+    absl::Status s = CertificateNotRegistered();
+    CountCertificateFailure(flow, s);
+    return s;
+  }
+  // The user proved possession of a certificate registered to this account: like a correct
+  // password, that earns the account's real state.
+  if (holder->status == AccountStatus::kLocked) {
+    RecordHistory(holder->account_id, flow.method, false, "ACCOUNT_LOCKED", flow.client, now);
+    return status::PermissionDenied("ACCOUNT_LOCKED",
+                                    "Tài khoản đã bị khóa. Vui lòng liên hệ bộ phận hỗ trợ.",
+                                    "The account is locked. Please contact support.");
+  }
+  if (holder->status == AccountStatus::kClosed) {
+    RecordHistory(holder->account_id, flow.method, false, "ACCOUNT_CLOSED", flow.client, now);
+    return status::PermissionDenied("ACCOUNT_CLOSED", "Tài khoản đã bị đóng.",
+                                    "The account has been closed.");
+  }
+  if (holder->status != AccountStatus::kActive) {
+    absl::Status s = CertificateNotRegistered();
+    CountCertificateFailure(flow, s);
+    return s;
+  }
+  auto tokens = StartSession(flow, holder->account_id,
+                             std::max(holder->ial, kCertificateLoginIal), now);
+  if (!tokens.ok()) return tokens.status();
+  if (!flow.subscriber_index.empty()) {
+    if (absl::Status s = throttle_.RecordSubscriberSuccess(flow.subscriber_index, flow.client.ip);
+        !s.ok()) {
+      log::Warn("login.subscriber_trust_failed", {{"error", s.ToString()}});
+    }
+  }
+  return tokens;
+}
+
+absl::StatusOr<Tokens> AuthDomain::CompleteCertificateLogin(
+    const CompleteCertificateLoginRequest& req) {
+  if (deps_.sigverify == nullptr) return FlowNotFound();  // no certificate flow can exist
+  absl::Time now = deps_.clock->Now();
+  auto flow = LiveFlow(req.flow_id, now, kLoginMethodUsb);
+  if (!flow.ok()) return flow.status();
+  ChallengeSignature sig;
+  sig.challenge_id = flow->challenge_id;
+  sig.flow_id = flow->flow_id;
+  sig.format = req.format;
+  sig.signature = req.signature;
+  sig.certificate = req.certificate;
+  sig.chain = req.chain;
+  auto signer = deps_.sigverify->VerifyLoginSignature(sig);
+  if (!signer.ok()) {
+    CountCertificateFailure(*flow, signer.status());
+    return signer.status();  // CERT_*, SIGNATURE_*, CHALLENGE_* unchanged
+  }
+  return FinishCertificateLogin(*flow, *signer, deps_.clock->Now());
+}
+
+absl::StatusOr<CertificateLoginPoll> AuthDomain::PollCertificateLogin(const std::string& flow_id) {
+  if (deps_.sigverify == nullptr) return FlowNotFound();
+  absl::Time now = deps_.clock->Now();
+  auto flow = LiveFlow(flow_id, now, "");
+  if (!flow.ok()) return flow.status();
+  if (flow->method == kLoginMethodUsb) return MethodMismatch();
+  auto outcome = deps_.sigverify->GetRemoteLoginResult(flow->challenge_id, flow->flow_id);
+  if (!outcome.ok()) {
+    CountCertificateFailure(*flow, outcome.status());
+    return outcome.status();  // SIGNER_*, CERT_* unchanged
+  }
+  CertificateLoginPoll poll;
+  if (outcome->pending) return poll;
+  auto tokens = FinishCertificateLogin(*flow, outcome->signer, deps_.clock->Now());
+  if (!tokens.ok()) return tokens.status();
+  poll.pending = false;
+  poll.tokens = *std::move(tokens);
+  return poll;
 }
 
 absl::StatusOr<std::string> AuthDomain::AccessToken(const Session& session, absl::Time now,
@@ -291,7 +536,7 @@ absl::StatusOr<std::string> AuthDomain::AccessToken(const Session& session, absl
       .Int("iat", absl::ToUnixSeconds(now))
       .String("jti", crypto::NewUuidV4(*deps_.random))
       .String("sid", session.session_id)
-      .String("acr", Acr(session.ial))
+      .String("acr", AcrForIal(session.ial))
       .StringArray("amr", session.amr)
       .Int("auth_time", absl::ToUnixSeconds(session.auth_time));
   auto token = jwt::Sign(*keys->signer, claims.Build());
@@ -309,7 +554,8 @@ absl::StatusOr<Tokens> AuthDomain::IssueTokens(const Session& session, std::stri
   if (!access.ok()) return access.status();
   t.access_token = *std::move(access);
   t.refresh_token = std::move(refresh_token);
-  t.acr = Acr(session.ial);
+  t.acr = AcrForIal(session.ial);
+  t.amr = session.amr;
   t.session_id = session.session_id;
   return t;
 }

@@ -1,4 +1,5 @@
-// The auth domain: password + OTP login (LGN-1), sessions with rotating refresh tokens (LGN-8),
+// The auth domain: password + OTP login (LGN-1), certificate login (LGN-3 SIM, LGN-4 USB,
+// LGN-7 SmartCA; signatures verified by sigverify), sessions with rotating refresh tokens (LGN-8),
 // access tokens (ES256 JWT), introspection, JWKS and login history (ACC-3, X-4).
 // No gRPC or SQL types: everything outside goes through the ports in domain/ports.h.
 #pragma once
@@ -23,7 +24,22 @@
 namespace dvc::auth {
 
 inline constexpr char kLoginMethodPasswordOtp[] = "PASSWORD_OTP";
+inline constexpr char kLoginMethodUsb[] = "USB";
+inline constexpr char kLoginMethodSim[] = "SIM";
+inline constexpr char kLoginMethodSmartCa[] = "SMARTCA";
 inline constexpr char kOtpPurposeLogin[] = "LOGIN";
+// A certificate login proves the identity at level 3 (IAL-1: USB, SIM, SmartCA → 3).
+inline constexpr int kCertificateLoginIal = 3;
+// Shown on the phone by the SIM / SmartCA app (sigverify appends the verification code).
+inline constexpr char kRemoteLoginDisplayText[] = "Dang nhap Cong Dich vu cong quoc gia";
+
+// The access token's `acr` for an assurance level: "urn:dvc:ial:<n>".
+std::string AcrForIal(int ial);
+// The `amr` values (RFC 8176) of a login method: PASSWORD_OTP → pwd, otp; USB → hwk, pin
+// (key on a hardware token, unlocked by PIN); SIM → sc, pin, mca (key on the SIM card, PIN on the
+// phone, a second channel); SMARTCA → swk, pin, mca (key held by the provider, confirmed in the
+// phone app with a PIN). Empty for an unknown method.
+std::vector<std::string> AmrForMethod(const std::string& method);
 
 struct AuthOptions {
   std::string issuer = "https://dichvucong.gov.vn";
@@ -52,6 +68,37 @@ struct StartLoginRequest {
   ClientInfo client;
 };
 
+enum class CertificateMethod { kUsb, kSim, kSmartCa };
+
+struct StartCertificateLoginRequest {
+  CertificateMethod method = CertificateMethod::kUsb;
+  std::string phone;            // SIM
+  std::string smartca_user_id;  // SMARTCA
+  ClientInfo client;
+};
+
+struct CertificateLoginView {
+  std::string flow_id;
+  std::string method;  // "USB" | "SIM" | "SMARTCA"
+  absl::Time expires_at;
+  // USB
+  std::string challenge;
+  absl::Time challenge_expires_at;
+  // SIM / SMARTCA
+  std::string transaction_id;
+  std::string verification_code;
+  absl::Time transaction_expires_at;
+  std::string masked_phone;  // SIM
+};
+
+struct CompleteCertificateLoginRequest {
+  std::string flow_id;
+  SignatureFormat format = SignatureFormat::kPkcs1Sha256;
+  std::string signature;
+  std::string certificate;
+  std::vector<std::string> chain;
+};
+
 struct LoginFlowView {
   std::string flow_id;
   std::string masked_phone;
@@ -66,7 +113,14 @@ struct Tokens {
   std::string token_type = "Bearer";
   int64_t expires_in = 0;  // seconds
   std::string acr;
+  std::vector<std::string> amr;
   std::string session_id;
+};
+
+// PollCertificateLogin: pending, or done with tokens.
+struct CertificateLoginPoll {
+  bool pending = true;
+  Tokens tokens;  // when !pending
 };
 
 // Runs background work (e.g. attributing a failed password attempt to an account's history
@@ -84,6 +138,8 @@ class AuthDomain final {
     Clock* clock;
     crypto::Random* random;
     Deferrer defer;  // empty = inline
+    // null = certificate login disabled (UNAVAILABLE CERTIFICATE_LOGIN_UNAVAILABLE).
+    SigverifyPort* sigverify = nullptr;
   };
   AuthDomain(Deps deps, AuthSecrets secrets, AuthOptions options);
 
@@ -91,6 +147,18 @@ class AuthDomain final {
   absl::StatusOr<LoginFlowView> StartPasswordLogin(const StartLoginRequest& req);
   absl::StatusOr<LoginFlowView> ResendLoginOtp(const std::string& flow_id);
   absl::StatusOr<Tokens> CompleteLogin(const std::string& flow_id, const std::string& otp);
+
+  // Certificate login (LGN-3/4/7). Start: per-IP ceiling, per-subscriber limit (SIM/SmartCA),
+  // then a sigverify challenge (USB) or remote-signature request (SIM/SmartCA) bound to a new
+  // login flow. Complete (USB) / Poll (SIM, SmartCA): the certificate sigverify verified must be
+  // registered to an ACTIVE account (else UNAUTHENTICATED CERTIFICATE_NOT_REGISTERED; a locked /
+  // closed account → PERMISSION_DENIED ACCOUNT_LOCKED / ACCOUNT_CLOSED, as after a correct
+  // password); sigverify's reasons pass through unchanged; a failure counts in the IP window.
+  // Tokens as for password login with acr urn:dvc:ial:3 and the method's amr.
+  absl::StatusOr<CertificateLoginView> StartCertificateLogin(
+      const StartCertificateLoginRequest& req);
+  absl::StatusOr<Tokens> CompleteCertificateLogin(const CompleteCertificateLoginRequest& req);
+  absl::StatusOr<CertificateLoginPoll> PollCertificateLogin(const std::string& flow_id);
   absl::StatusOr<Tokens> Refresh(const std::string& refresh_token);
   absl::Status Logout(const std::string& refresh_token);
   // Ends every session of the account that began before `changed_at` (default and upper bound:
@@ -110,13 +178,25 @@ class AuthDomain final {
   std::string RefreshHmac(const std::string& token) const;
 
  private:
-  absl::StatusOr<LoginFlow> LiveFlow(const std::string& flow_id, absl::Time now);
+  // The flow if it exists, is neither completed nor expired, and uses `method` (one of them
+  // when `method` is empty: any certificate method).
+  absl::StatusOr<LoginFlow> LiveFlow(const std::string& flow_id, absl::Time now,
+                                     const std::string& method);
+  // Starts the session of a successful login and records it in the history.
+  absl::StatusOr<Tokens> StartSession(const LoginFlow& flow, const std::string& account_id,
+                                      int ial, absl::Time now);
+  // A verified certificate → the active account holding it → a session.
+  absl::StatusOr<Tokens> FinishCertificateLogin(const LoginFlow& flow,
+                                                const VerifiedSigner& signer, absl::Time now);
+  // Counts a failed certificate login in the flow's IP window (not for failures without a
+  // verdict: a dependency unavailable).
+  void CountCertificateFailure(const LoginFlow& flow, const absl::Status& s);
   absl::StatusOr<std::string> AccessToken(const Session& session, absl::Time now,
                                           int64_t* expires_in);
   absl::StatusOr<Tokens> IssueTokens(const Session& session, std::string refresh_token,
                                      absl::Time now);
-  void RecordHistory(const std::string& account_id, bool success, const std::string& reason,
-                     const ClientInfo& client, absl::Time at);
+  void RecordHistory(const std::string& account_id, const std::string& method, bool success,
+                     const std::string& reason, const ClientInfo& client, absl::Time at);
   void Defer(std::function<void()> fn);
 
   Deps deps_;

@@ -1,4 +1,4 @@
-// Ports of the auth domain: the other services it calls (accounts, otp), the captcha checker
+// Ports of the auth domain: the other services it calls (accounts, otp, sigverify), the captcha checker
 // (libs/captcha_issuer) and its own persistence. Implementations live in services/auth/adapters
 // (gRPC clients, PostgreSQL) and in the tests (fakes). No gRPC or SQL types here.
 #pragma once
@@ -28,6 +28,15 @@ struct PasswordVerdict {
   AccountStatus status = AccountStatus::kUnspecified;
 };
 
+struct CertificateHolder {
+  bool found = false;
+  // Set only when found:
+  std::string account_id;
+  AccountStatus status = AccountStatus::kUnspecified;
+  int ial = 0;
+  std::string method;  // the credential's method: "USB" | "SIM" | "SMARTCA"
+};
+
 class AccountsPort {
  public:
   virtual ~AccountsPort() = default;
@@ -39,6 +48,11 @@ class AccountsPort {
   // password attempt to the account's login history (never to answer the client differently).
   virtual absl::StatusOr<std::optional<std::string>> FindAccountId(
       const std::string& id_number) = 0;
+  // Who holds a (verified) certificate, by the SHA-256 fingerprint of its DER (hex). found=false
+  // when no account holds it (also for a removed certificate). Errors only for transport/system
+  // failures.
+  virtual absl::StatusOr<CertificateHolder> FindByCertificate(
+      const std::string& fingerprint_sha256) = 0;
 };
 
 // ---- otp (dvc.otp.v1) ---------------------------------------------------------------------
@@ -46,6 +60,59 @@ class AccountsPort {
 // The otp service's client port, shared with every caller of otp.
 using OtpChallenge = otp::client::Challenge;
 using OtpPort = otp::client::OtpClient;
+
+// ---- sigverify (dvc.sigverify.v1) -----------------------------------------------------------
+
+// Every call is for purpose LOGIN and bound to the login flow id. Failures carry sigverify's
+// reasons (CERT_*, SIGNATURE_*, CHALLENGE_*, SIGNER_*) unchanged.
+enum class SignatureFormat { kPkcs1Sha256, kPssSha256, kEcdsaSha256, kCmsAttached, kCmsDetached };
+enum class RemoteProvider { kSim, kSmartCa };
+
+struct SignatureChallenge {
+  std::string challenge_id;
+  std::string challenge;  // the bytes to sign
+  absl::Time expires_at;
+};
+
+struct ChallengeSignature {
+  std::string challenge_id;
+  std::string flow_id;
+  SignatureFormat format = SignatureFormat::kPkcs1Sha256;
+  std::string signature;
+  std::string certificate;  // DER or PEM; may be empty for CMS
+  std::vector<std::string> chain;
+};
+
+// What auth needs of a verified certificate (path, validity, revocation and identity were
+// checked by sigverify).
+struct VerifiedSigner {
+  std::string fingerprint_sha256;  // lower-case hex
+  std::string method;              // "USB" | "SIM" | "SMARTCA"
+};
+
+struct RemoteSignatureStarted {
+  std::string transaction_id;
+  std::string verification_code;
+  absl::Time expires_at;
+};
+
+struct RemoteSignatureOutcome {
+  bool pending = true;
+  VerifiedSigner signer;  // when !pending
+};
+
+class SigverifyPort {
+ public:
+  virtual ~SigverifyPort() = default;
+  virtual absl::StatusOr<SignatureChallenge> IssueLoginChallenge(const std::string& flow_id) = 0;
+  // Consumes the challenge, whatever the outcome.
+  virtual absl::StatusOr<VerifiedSigner> VerifyLoginSignature(const ChallengeSignature& sig) = 0;
+  virtual absl::StatusOr<RemoteSignatureStarted> StartRemoteLogin(
+      const std::string& flow_id, RemoteProvider provider, const std::string& subscriber,
+      const std::string& display_text) = 0;
+  virtual absl::StatusOr<RemoteSignatureOutcome> GetRemoteLoginResult(
+      const std::string& transaction_id, const std::string& flow_id) = 0;
+};
 
 // ---- persistence ---------------------------------------------------------------------------
 
@@ -57,9 +124,13 @@ struct ClientInfo {
 
 struct LoginFlow {
   std::string flow_id;
-  std::string account_id;
+  std::string method = "PASSWORD_OTP";  // or "USB" | "SIM" | "SMARTCA"
+  std::string account_id;               // password flows only ("" for certificate flows)
   int ial = 0;
+  // PASSWORD_OTP: the otp challenge; USB: the sigverify challenge; SIM/SMARTCA: the sigverify
+  // remote-signature transaction.
   std::string challenge_id;
+  std::string subscriber_index;  // SIM/SMARTCA: blind index of the subscriber (throttle key)
   ClientInfo client;
   absl::Time created_at;
   absl::Time expires_at;
@@ -79,7 +150,7 @@ struct ThrottleState {
 struct LoginRecord {
   std::string account_id;
   absl::Time at;
-  std::string method;  // "PASSWORD_OTP"
+  std::string method;  // "PASSWORD_OTP" | "USB" | "SIM" | "SMARTCA"
   bool success = false;
   std::string failure_reason;  // stable reason, empty on success
   std::string ip;

@@ -46,20 +46,76 @@ void LoginThrottle::Forget(ThrottleState& s, absl::Time now) const {
   }
 }
 
-absl::Status LoginThrottle::CheckIp(const std::string& ip) {
+std::string LoginThrottle::SubscriberTrustKey(const std::string& subscriber_index,
+                                              const std::string& ip) {
+  return absl::StrCat("subpair:", subscriber_index, ":", ip);
+}
+
+absl::StatusOr<int> LoginThrottle::CountInWindow(const std::string& key, absl::Duration window,
+                                                 absl::Time* window_end) {
   absl::Time now = clock_->Now();
-  int64_t window_s = std::max<int64_t>(1, absl::ToInt64Seconds(options_.ip_window));
+  int64_t window_s = std::max<int64_t>(1, absl::ToInt64Seconds(window));
   int64_t start_s = absl::ToUnixSeconds(now) / window_s * window_s;
   absl::Time start = absl::FromUnixSeconds(start_s);
-  auto count = store_->IncrementWindow(absl::StrCat("ip:", ip), start);
+  *window_end = start + absl::Seconds(window_s);
+  return store_->IncrementWindow(key, start);
+}
+
+absl::Status LoginThrottle::CheckIp(const std::string& ip) {
+  absl::Time end;
+  auto count = CountInWindow(absl::StrCat("ip:", ip), options_.ip_window, &end);
   if (!count.ok()) return count.status();
   if (*count > options_.ip_limit) {
     return status::ResourceExhausted(
         "LOGIN_IP_LIMITED", "Có quá nhiều yêu cầu đăng nhập từ mạng của bạn. Vui lòng thử lại sau.",
         "Too many sign-in requests from your network. Please try again later.",
-        CeilSeconds(start + absl::Seconds(window_s) - now));
+        CeilSeconds(end - clock_->Now()));
   }
   return absl::OkStatus();
+}
+
+absl::Status LoginThrottle::RecordIpFailure(const std::string& ip) {
+  absl::Time end;
+  return CountInWindow(absl::StrCat("ip:", ip), options_.ip_window, &end).status();
+}
+
+absl::Status LoginThrottle::CheckSubscriber(const std::string& subscriber_index,
+                                            const std::string& ip) {
+  absl::Time now = clock_->Now();
+  bool trusted = false;
+  absl::Status read = store_->UpdateThrottles(
+      {SubscriberTrustKey(subscriber_index, ip)},
+      [&](std::vector<ThrottleState>& states) -> absl::Status {
+        trusted = states[0].last_success_at.has_value() &&
+                  now - *states[0].last_success_at < options_.trusted_ip_ttl;
+        return absl::OkStatus();
+      });
+  if (!read.ok()) return read;
+  // A trusted address counts in its own window; everyone else shares the subscriber's.
+  std::string key = trusted ? absl::StrCat("sub:", subscriber_index, ":", ip)
+                            : absl::StrCat("sub:", subscriber_index);
+  absl::Time end;
+  auto count = CountInWindow(key, options_.subscriber_window, &end);
+  if (!count.ok()) return count.status();
+  if (*count > options_.subscriber_limit) {
+    return status::ResourceExhausted(
+        "LOGIN_SUBSCRIBER_LIMITED",
+        "Đã gửi quá nhiều yêu cầu ký số đến thuê bao này. Vui lòng thử lại sau ít phút.",
+        "Too many signing requests were sent to this subscriber. Please try again in a few "
+        "minutes.",
+        CeilSeconds(end - now));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LoginThrottle::RecordSubscriberSuccess(const std::string& subscriber_index,
+                                                    const std::string& ip) {
+  absl::Time now = clock_->Now();
+  return store_->UpdateThrottles({SubscriberTrustKey(subscriber_index, ip)},
+                                 [&](std::vector<ThrottleState>& states) -> absl::Status {
+                                   states[0].last_success_at = now;
+                                   return absl::OkStatus();
+                                 });
 }
 
 absl::Status LoginThrottle::Admit(const std::string& identifier_index, const std::string& ip) {

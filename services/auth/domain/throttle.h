@@ -15,7 +15,11 @@
 // concurrent guesses cannot slip through together; a success or an attempt that got no verdict
 // (the accounts service failed) gives the count back.
 //
-// Besides, each client address may start at most `ip_limit` logins per `ip_window`.
+// Besides, each client address may start at most `ip_limit` logins per `ip_window` (a failed
+// certificate login counts as one more), and a SIM / SmartCA subscriber may be sent at most
+// `subscriber_limit` signing requests per `subscriber_window` (each one rings a real person's
+// phone). An address from which the subscriber logged in within `trusted_ip_ttl` has its own
+// subscriber window, so requests from elsewhere cannot keep the user out of their usual network.
 #pragma once
 
 #include <string>
@@ -36,6 +40,8 @@ struct ThrottleOptions {
   absl::Duration trusted_ip_ttl = absl::Hours(24 * 30);
   int ip_limit = 300;
   absl::Duration ip_window = absl::Minutes(5);
+  int subscriber_limit = 3;
+  absl::Duration subscriber_window = absl::Minutes(5);
 };
 
 // The wait imposed after `failures` failures when `free` are free: zero below `free`, then
@@ -58,11 +64,24 @@ class LoginThrottle final {
   // The attempt got no verdict: gives back both failures counted at admission.
   absl::Status Refund(const std::string& identifier_index, const std::string& ip);
 
+  // A failed certificate login: one more request in `ip`'s window (no answer of its own; the
+  // next CheckIp sees it).
+  absl::Status RecordIpFailure(const std::string& ip);
+  // Counts one remote-signature request to the subscriber (blind index) made from `ip`.
+  // RESOURCE_EXHAUSTED LOGIN_SUBSCRIBER_LIMITED (retry_after_s) past the limit.
+  absl::Status CheckSubscriber(const std::string& subscriber_index, const std::string& ip);
+  // The subscriber signed in from `ip`: the address gets its own subscriber window.
+  absl::Status RecordSubscriberSuccess(const std::string& subscriber_index, const std::string& ip);
+
   static std::string PairKey(const std::string& identifier_index, const std::string& ip);
   static std::string IdentifierKey(const std::string& identifier_index);
+  static std::string SubscriberTrustKey(const std::string& subscriber_index, const std::string& ip);
 
  private:
   void Forget(ThrottleState& s, absl::Time now) const;
+  // Increments `key`'s fixed window of length `window`; the count and the window's end.
+  absl::StatusOr<int> CountInWindow(const std::string& key, absl::Duration window,
+                                    absl::Time* window_end);
 
   AuthStore* store_;
   Clock* clock_;

@@ -153,5 +153,40 @@ TEST_F(ThrottleTest, PerAddressCeilingPerWindow) {
   EXPECT_TRUE(t.CheckIp("ip").ok());
 }
 
+TEST_F(ThrottleTest, SubscriberTrustLastsTrustedIpTtl) {
+  const std::string sub = "subidx";
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(throttle_.CheckSubscriber(sub, "10.0.0.1").ok());
+  absl::Status s = throttle_.CheckSubscriber(sub, "10.0.0.2");
+  EXPECT_EQ(status::ReasonOf(s), "LOGIN_SUBSCRIBER_LIMITED");
+  EXPECT_EQ(RetryAfter(s), "200");  // FakeClock starts 200 s before a 5-minute boundary
+
+  // 10.0.0.2 signs in: from now on it has its own window.
+  ASSERT_TRUE(throttle_.RecordSubscriberSuccess(sub, "10.0.0.2").ok());
+  EXPECT_TRUE(throttle_.CheckSubscriber(sub, "10.0.0.2").ok());
+  EXPECT_EQ(status::ReasonOf(throttle_.CheckSubscriber(sub, "10.0.0.3")),
+            "LOGIN_SUBSCRIBER_LIMITED");
+  // Another subscriber's success does not make 10.0.0.3 trusted for this one.
+  ASSERT_TRUE(throttle_.RecordSubscriberSuccess("other", "10.0.0.3").ok());
+  EXPECT_EQ(status::ReasonOf(throttle_.CheckSubscriber(sub, "10.0.0.3")),
+            "LOGIN_SUBSCRIBER_LIMITED");
+
+  // After trusted_ip_ttl the address shares the subscriber's window again.
+  clock_.Advance(options_.trusted_ip_ttl);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(throttle_.CheckSubscriber(sub, "10.0.0.9").ok());
+  EXPECT_EQ(status::ReasonOf(throttle_.CheckSubscriber(sub, "10.0.0.2")),
+            "LOGIN_SUBSCRIBER_LIMITED");
+}
+
+TEST_F(ThrottleTest, IpFailuresFillTheIpWindow) {
+  ThrottleOptions o;
+  o.ip_limit = 3;
+  LoginThrottle t(&store_, &clock_, o);
+  ASSERT_TRUE(t.CheckIp("10.0.0.1").ok());
+  ASSERT_TRUE(t.RecordIpFailure("10.0.0.1").ok());
+  ASSERT_TRUE(t.RecordIpFailure("10.0.0.1").ok());
+  EXPECT_EQ(status::ReasonOf(t.CheckIp("10.0.0.1")), "LOGIN_IP_LIMITED");
+  EXPECT_TRUE(t.CheckIp("10.0.0.2").ok());
+}
+
 }  // namespace
 }  // namespace dvc::auth

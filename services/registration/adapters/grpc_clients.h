@@ -9,7 +9,9 @@
 
 #include "absl/time/time.h"
 #include "protos/dvc/accounts/v1/accounts.grpc.pb.h"
+#include "protos/dvc/auth/v1/auth.grpc.pb.h"
 #include "protos/dvc/idv/v1/idv.grpc.pb.h"
+#include "protos/dvc/sigverify/v1/sigverify.grpc.pb.h"
 #include "services/otp/client/grpc_otp_client.h"
 #include "services/registration/domain/ports.h"
 
@@ -32,11 +34,46 @@ class GrpcAccountsClient final : public AccountsClient {
                               absl::Duration deadline = absl::Seconds(5));
   absl::StatusOr<bool> Exists(const std::string& id_number) override;
   absl::StatusOr<CreatedAccount> CreateCitizen(const NewCitizenAccount& a) override;
+  absl::StatusOr<std::optional<std::string>> LookupAccountId(const AccountKey& key) override;
+  absl::StatusOr<CreatedAccount> CreateCertificateAccount(const NewCertificateAccount& a) override;
+  absl::StatusOr<CreatedAccount> AddCertificate(const CertificateLink& link) override;
 
  private:
   std::unique_ptr<accounts::v1::AccountsService::Stub> stub_;
   absl::Duration deadline_;
 };
+
+// sigverify, purpose REGISTRATION. Verifying a signature checks revocation over the network
+// (OCSP / CRL), hence the longer deadline.
+class GrpcSigverifyClient final : public SigverifyClient {
+ public:
+  explicit GrpcSigverifyClient(std::shared_ptr<grpc::Channel> channel,
+                               absl::Duration deadline = absl::Seconds(15));
+  absl::StatusOr<IssuedChallenge> IssueChallenge(const std::string& flow_id) override;
+  absl::StatusOr<CertificateInfo> VerifyChallengeSignature(const ChallengeSignature& s) override;
+  absl::StatusOr<RemoteSignatureStarted> StartRemoteSignature(
+      const RemoteSignatureRequest& r) override;
+  absl::StatusOr<RemoteSignatureOutcome> GetRemoteSignatureResult(
+      const std::string& transaction_id, const std::string& flow_id) override;
+
+ private:
+  std::unique_ptr<sigverify::v1::SigverifyService::Stub> stub_;
+  absl::Duration deadline_;
+};
+
+class GrpcAuthClient final : public AuthClient {
+ public:
+  explicit GrpcAuthClient(std::shared_ptr<grpc::Channel> channel,
+                          absl::Duration deadline = absl::Seconds(3));
+  absl::StatusOr<TokenInfo> Introspect(const std::string& access_token) override;
+
+ private:
+  std::unique_ptr<auth::v1::AuthService::Stub> stub_;
+  absl::Duration deadline_;
+};
+
+// sigverify's view of a verified certificate, as the domain keeps it.
+CertificateInfo FromProto(const sigverify::v1::VerifiedCertificate& c);
 
 using GrpcOtpClient = otp::client::GrpcOtpClient;
 

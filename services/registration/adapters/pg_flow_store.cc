@@ -3,6 +3,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "libs/crypto/encoding.h"
+#include "libs/jwt/json.h"
 #include "libs/logging/log.h"
 #include "libs/status/errors.h"
 
@@ -20,7 +22,13 @@ constexpr char kColumns[] =
     "COALESCE(account_id, '') AS account_id, ial, COALESCE(failure_reason, '') AS failure_reason, "
     "(extract(epoch FROM created_at) * 1000000)::bigint AS created_at_us, "
     "(extract(epoch FROM updated_at) * 1000000)::bigint AS updated_at_us, "
-    "(extract(epoch FROM expires_at) * 1000000)::bigint AS expires_at_us, version";
+    "(extract(epoch FROM expires_at) * 1000000)::bigint AS expires_at_us, version, "
+    "COALESCE(subject_kind, '') AS subject_kind, COALESCE(unit_code, '') AS unit_code, "
+    "cert_sealed, COALESCE(challenge_id, '') AS challenge_id, "
+    "COALESCE(challenge, '') AS challenge, COALESCE(transaction_id, '') AS transaction_id, "
+    "COALESCE(verification_code, '') AS verification_code, "
+    "(extract(epoch FROM signature_expires_at) * 1000000)::bigint AS signature_expires_at_us, "
+    "signature_requests";
 
 std::string Ts(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E6S+00:00", t, absl::UTCTimeZone());
@@ -49,6 +57,94 @@ absl::StatusOr<Sealed> SealApplicant(const crypto::FieldCipher& c, const Flow& f
     if (!s.ok()) return s.status();
     *fields[i].second = *s;
   }
+  return out;
+}
+
+// The certificate flow's personal data as one JSON document ("" when there is none).
+std::string CertDocument(const Flow& f) {
+  const CertificateFlow& c = f.cert;
+  if (c.subscriber.empty() && !c.certificate) return "";
+  jwt::JsonObjectBuilder b;
+  b.String("subscriber", c.subscriber);
+  if (c.certificate) {
+    const CertificateInfo& i = *c.certificate;
+    b.Bool("verified", true)
+        .String("fingerprint_sha256", i.fingerprint_sha256)
+        .String("serial_hex", i.serial_hex)
+        .String("subject", i.subject)
+        .String("issuer_common_name", i.issuer_common_name)
+        .Int("not_before_us", absl::ToUnixMicros(i.not_before))
+        .Int("not_after_us", absl::ToUnixMicros(i.not_after))
+        .String("kind", i.kind)
+        .Bool("government_anchor", i.government_anchor)
+        .String("common_name", i.common_name)
+        .String("organization", i.organization)
+        .String("organizational_unit", i.organizational_unit)
+        .String("locality", i.locality)
+        .String("state", i.state)
+        .String("email", i.email)
+        .String("telephone", i.telephone)
+        .String("cccd", i.cccd)
+        .String("cmnd", i.cmnd)
+        .String("passport", i.passport)
+        .String("mst", i.mst)
+        .String("mns", i.mns)
+        .String("method", i.method);
+  }
+  return b.Build();
+}
+
+absl::Status ParseCertDocument(const std::string& json, const std::string& flow_id,
+                               CertificateFlow* c) {
+  auto doc = jwt::ParseFlatJson(json);
+  if (!doc.ok()) {
+    log::Error("registration.flow_cert_document_invalid", {{"flow_id", flow_id}});
+    return status::Internal();
+  }
+  auto str = [&](const char* key) { return doc->GetString(key).value_or(""); };
+  c->subscriber = str("subscriber");
+  if (!doc->GetBool("verified").value_or(false)) return absl::OkStatus();
+  CertificateInfo i;
+  i.fingerprint_sha256 = str("fingerprint_sha256");
+  i.serial_hex = str("serial_hex");
+  i.subject = str("subject");
+  i.issuer_common_name = str("issuer_common_name");
+  i.not_before = absl::FromUnixMicros(doc->GetInt("not_before_us").value_or(0));
+  i.not_after = absl::FromUnixMicros(doc->GetInt("not_after_us").value_or(0));
+  i.kind = str("kind");
+  i.government_anchor = doc->GetBool("government_anchor").value_or(false);
+  i.common_name = str("common_name");
+  i.organization = str("organization");
+  i.organizational_unit = str("organizational_unit");
+  i.locality = str("locality");
+  i.state = str("state");
+  i.email = str("email");
+  i.telephone = str("telephone");
+  i.cccd = str("cccd");
+  i.cmnd = str("cmnd");
+  i.passport = str("passport");
+  i.mst = str("mst");
+  i.mns = str("mns");
+  i.method = str("method");
+  c->certificate = std::move(i);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> SealCert(const crypto::FieldCipher& c, const Flow& f) {
+  const std::string doc = CertDocument(f);
+  if (doc.empty()) return std::string();
+  return c.Seal(doc, Ad("cert", f.flow_id));
+}
+
+// The plain certificate-flow columns, in SQL parameter form.
+struct CertColumns {
+  std::string subject_kind, challenge_b64, expires_at;
+};
+CertColumns CertColumnsOf(const Flow& f) {
+  CertColumns out;
+  if (IsCertificateMethod(f.method)) out.subject_kind = SubjectKindName(f.cert.subject_kind);
+  if (!f.cert.challenge.empty()) out.challenge_b64 = crypto::Base64Encode(f.cert.challenge);
+  out.expires_at = OptTs(f.cert.signature_expires_at);
   return out;
 }
 
@@ -106,6 +202,36 @@ absl::StatusOr<Flow> FromRow(const crypto::FieldCipher& c, const pqxx::row& row)
   f.updated_at = FromMicros(row["updated_at_us"]);
   f.expires_at = FromMicros(row["expires_at_us"]);
   f.version = row["version"].as<int64_t>();
+
+  const std::string kind = row["subject_kind"].as<std::string>();
+  if (!kind.empty()) {
+    auto k = ParseSubjectKind(kind);
+    if (!k) {
+      log::Error("registration.flow_bad_subject_kind", {{"flow_id", f.flow_id}});
+      return status::Internal();
+    }
+    f.cert.subject_kind = *k;
+  }
+  f.cert.unit_code = row["unit_code"].as<std::string>();
+  std::string doc;
+  if (absl::Status s = OpenInto(c, row, "cert_sealed", "cert", f.flow_id, &doc); !s.ok()) return s;
+  if (!doc.empty()) {
+    if (absl::Status s = ParseCertDocument(doc, f.flow_id, &f.cert); !s.ok()) return s;
+  }
+  f.cert.challenge_id = row["challenge_id"].as<std::string>();
+  const std::string challenge_b64 = row["challenge"].as<std::string>();
+  if (!challenge_b64.empty()) {
+    auto raw = crypto::Base64Decode(challenge_b64);
+    if (!raw) {
+      log::Error("registration.flow_bad_challenge", {{"flow_id", f.flow_id}});
+      return status::Internal();
+    }
+    f.cert.challenge = *raw;
+  }
+  f.cert.transaction_id = row["transaction_id"].as<std::string>();
+  f.cert.verification_code = row["verification_code"].as<std::string>();
+  f.cert.signature_expires_at = OptFromMicros(row["signature_expires_at_us"]);
+  f.cert.signature_requests = row["signature_requests"].as<int>();
   return f;
 }
 
@@ -127,22 +253,31 @@ PgFlowStore::PgFlowStore(pg::Pool* pool, const crypto::FieldCipher* cipher,
 absl::Status PgFlowStore::Insert(const Flow& f) {
   auto sealed = SealApplicant(*cipher_, f);
   if (!sealed.ok()) return sealed.status();
+  auto cert_sealed = SealCert(*cipher_, f);
+  if (!cert_sealed.ok()) return cert_sealed.status();
+  const CertColumns cc = CertColumnsOf(f);
   return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
     pg::ExecPrepared(tx, 
         "INSERT INTO registration_flows (flow_id, method, state, id_number_sealed, "
         "full_name_sealed, birth_date_sealed, phone_sealed, email_sealed, id_index, masked_phone, "
         "consent_version, consent_at, start_request_id, otp_challenge_id, otp_expires_at, "
         "resend_after, account_id, ial, failure_reason, created_at, updated_at, expires_at, "
-        "version) VALUES ($1::uuid, $2, $3, NULLIF($4, ''), NULLIF($5, ''), NULLIF($6, ''), "
+        "version, subject_kind, unit_code, cert_sealed, challenge_id, challenge, transaction_id, "
+        "verification_code, signature_expires_at, signature_requests) VALUES ($1::uuid, $2, $3, "
+        "NULLIF($4, ''), NULLIF($5, ''), NULLIF($6, ''), "
         "NULLIF($7, ''), NULLIF($8, ''), $9, $10, $11, $12::timestamptz, NULLIF($13, ''), "
         "NULLIF($14, ''), NULLIF($15, '')::timestamptz, NULLIF($16, '')::timestamptz, "
         "NULLIF($17, ''), $18, NULLIF($19, ''), $20::timestamptz, $21::timestamptz, "
-        "$22::timestamptz, 1)",
+        "$22::timestamptz, 1, NULLIF($23, ''), NULLIF($24, ''), NULLIF($25, ''), "
+        "NULLIF($26, ''), NULLIF($27, ''), NULLIF($28, ''), NULLIF($29, ''), "
+        "NULLIF($30, '')::timestamptz, $31)",
         f.flow_id, f.method, StateName(f.state), sealed->id_number, sealed->full_name,
         sealed->birth_date, sealed->phone, sealed->email, f.id_index, f.masked_phone,
         f.consent_version, Ts(f.consent_at), f.start_request_id, f.otp_challenge_id,
         OptTs(f.otp_expires_at), OptTs(f.resend_after), f.account_id, f.ial, f.failure_reason,
-        Ts(f.created_at), Ts(f.updated_at), Ts(f.expires_at));
+        Ts(f.created_at), Ts(f.updated_at), Ts(f.expires_at), cc.subject_kind, f.cert.unit_code,
+        *cert_sealed, f.cert.challenge_id, cc.challenge_b64, f.cert.transaction_id,
+        f.cert.verification_code, cc.expires_at, f.cert.signature_requests);
     return absl::OkStatus();
   });
 }
@@ -219,6 +354,9 @@ absl::Status PgFlowStore::WithLockedFlow(const std::string& flow_id, const StepF
         if (!res.save || !flow) return absl::OkStatus();
         auto sealed = SealApplicant(*cipher_, *flow);
         if (!sealed.ok()) return sealed.status();
+        auto cert_sealed = SealCert(*cipher_, *flow);
+        if (!cert_sealed.ok()) return cert_sealed.status();
+        const CertColumns cc = CertColumnsOf(*flow);
         pg::ExecPrepared(tx, 
             "UPDATE registration_flows SET state = $2, id_number_sealed = NULLIF($3, ''), "
             "full_name_sealed = NULLIF($4, ''), birth_date_sealed = NULLIF($5, ''), "
@@ -226,11 +364,19 @@ absl::Status PgFlowStore::WithLockedFlow(const std::string& flow_id, const StepF
             "otp_challenge_id = NULLIF($9, ''), otp_expires_at = NULLIF($10, '')::timestamptz, "
             "resend_after = NULLIF($11, '')::timestamptz, account_id = NULLIF($12, ''), "
             "ial = $13, failure_reason = NULLIF($14, ''), updated_at = $15::timestamptz, "
+            "subject_kind = NULLIF($16, ''), unit_code = NULLIF($17, ''), "
+            "cert_sealed = NULLIF($18, ''), challenge_id = NULLIF($19, ''), "
+            "challenge = NULLIF($20, ''), transaction_id = NULLIF($21, ''), "
+            "verification_code = NULLIF($22, ''), "
+            "signature_expires_at = NULLIF($23, '')::timestamptz, signature_requests = $24, "
             "version = version + 1 WHERE flow_id = $1::uuid",
             flow->flow_id, StateName(flow->state), sealed->id_number, sealed->full_name,
             sealed->birth_date, sealed->phone, sealed->email, flow->masked_phone,
             flow->otp_challenge_id, OptTs(flow->otp_expires_at), OptTs(flow->resend_after),
-            flow->account_id, flow->ial, flow->failure_reason, Ts(flow->updated_at));
+            flow->account_id, flow->ial, flow->failure_reason, Ts(flow->updated_at),
+            cc.subject_kind, flow->cert.unit_code, *cert_sealed, flow->cert.challenge_id,
+            cc.challenge_b64, flow->cert.transaction_id, flow->cert.verification_code,
+            cc.expires_at, flow->cert.signature_requests);
         return absl::OkStatus();
       },
       options);

@@ -2,8 +2,9 @@
 //
 // Personal data is sealed column by column with a FieldCipher (associated data
 // "registration_flows.<column>:<flow id>", so a value moved to another row or column does not
-// open). Steps are serialised with a row lock: WithLockedFlow runs the step inside a transaction
-// that holds SELECT … FOR UPDATE on the flow, so a concurrent step on the same flow waits (at
+// open); a certificate flow's signer and verified certificate are one sealed JSON document
+// (column cert_sealed). Steps are serialised with a row lock: WithLockedFlow runs the step
+// inside a transaction that holds SELECT … FOR UPDATE on the flow, so a concurrent step on the same flow waits (at
 // most `lock_timeout`, then ABORTED FLOW_BUSY) and then sees the state the first one left. The
 // transaction stays open during the step's calls to other services (bounded by their
 // deadlines); the pool must be sized for that. It is never re-run after the step ran.

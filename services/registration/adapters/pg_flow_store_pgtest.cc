@@ -131,6 +131,121 @@ TEST_F(PgFlowStoreTest, RoundTripsEveryFieldAndSealsPersonalData) {
   EXPECT_FALSE(unknown->has_value());
 }
 
+TEST_F(PgFlowStoreTest, CertificateFlowRoundTripsAndSealsTheCertificate) {
+  Flow f = NewFlow();
+  f.method = "SIM";
+  f.applicant = Applicant{};
+  f.id_index = "";
+  f.state = FlowState::kSignaturePending;
+  f.cert.subject_kind = SubjectKind::kAgency;
+  f.cert.subscriber = "0987654321";
+  f.cert.unit_code = "000.00.17.G22";
+  f.cert.transaction_id = "tx-77";
+  f.cert.verification_code = "4821";
+  f.cert.signature_expires_at = kT0 + absl::Minutes(2);
+  f.cert.signature_requests = 2;
+  ASSERT_TRUE(store_->Insert(f).ok());
+  Flow g = **store_->Get(f.flow_id);
+  EXPECT_EQ(g.method, "SIM");
+  EXPECT_EQ(g.state, FlowState::kSignaturePending);
+  EXPECT_EQ(g.cert.subject_kind, SubjectKind::kAgency);
+  EXPECT_EQ(g.cert.subscriber, "0987654321");
+  EXPECT_EQ(g.cert.unit_code, "000.00.17.G22");
+  EXPECT_EQ(g.cert.transaction_id, "tx-77");
+  EXPECT_EQ(g.cert.verification_code, "4821");
+  EXPECT_EQ(*g.cert.signature_expires_at, kT0 + absl::Minutes(2));
+  EXPECT_EQ(g.cert.signature_requests, 2);
+  EXPECT_FALSE(g.cert.certificate.has_value());
+
+  // Verified: the certificate is saved sealed; challenge bytes (any bytes) survive.
+  ASSERT_TRUE(store_->WithLockedFlow(f.flow_id, [](Flow* fl) {
+    fl->state = FlowState::kExistingAccount;
+    fl->account_id = "acc-existing";
+    fl->cert.transaction_id.clear();
+    fl->cert.verification_code.clear();
+    fl->cert.signature_expires_at.reset();
+    fl->cert.challenge_id = "chal-9";
+    fl->cert.challenge = std::string("DVC\0\xff challenge", 17);
+    CertificateInfo c = testing::certs::Official();
+    c.method = "SIM";
+    c.telephone = "84987654321";
+    c.locality = "Ba Đình";
+    c.mns = "1234567";
+    fl->cert.certificate = c;
+    return StepResult{true, absl::OkStatus()};
+  }).ok());
+  g = **store_->Get(f.flow_id);
+  EXPECT_EQ(g.state, FlowState::kExistingAccount);
+  EXPECT_EQ(g.account_id, "acc-existing");
+  EXPECT_TRUE(g.cert.transaction_id.empty());
+  EXPECT_FALSE(g.cert.signature_expires_at.has_value());
+  EXPECT_EQ(g.cert.challenge_id, "chal-9");
+  EXPECT_EQ(g.cert.challenge, std::string("DVC\0\xff challenge", 17));
+  ASSERT_TRUE(g.cert.certificate.has_value());
+  const CertificateInfo& c = *g.cert.certificate;
+  const CertificateInfo want = testing::certs::Official();
+  EXPECT_EQ(c.fingerprint_sha256, want.fingerprint_sha256);
+  EXPECT_EQ(c.serial_hex, want.serial_hex);
+  EXPECT_EQ(c.issuer_common_name, want.issuer_common_name);
+  EXPECT_EQ(c.not_before, want.not_before);
+  EXPECT_EQ(c.not_after, want.not_after);
+  EXPECT_EQ(c.kind, "PERSON");
+  EXPECT_TRUE(c.government_anchor);
+  EXPECT_EQ(c.common_name, "Trần Thị Bình");
+  EXPECT_EQ(c.organization, "Văn phòng Chính phủ");
+  EXPECT_EQ(c.organizational_unit, want.organizational_unit);
+  EXPECT_EQ(c.locality, "Ba Đình");
+  EXPECT_EQ(c.telephone, "84987654321");
+  EXPECT_EQ(c.cccd, "079185004321");
+  EXPECT_EQ(c.mns, "1234567");
+  EXPECT_EQ(c.method, "SIM");
+
+  const std::string raw = RawRow(f.flow_id);
+  for (const char* secret : {"079185004321", "0987654321", "Tr\u1ea7n", "Trần", "Bình",
+                             "84987654321", "dddddddd"}) {
+    EXPECT_EQ(raw.find(secret), std::string::npos) << secret << " in clear: " << raw;
+  }
+  EXPECT_NE(raw.find("\"subject_kind\":\"AGENCY\""), std::string::npos) << raw;
+
+  // Ended: the document goes.
+  ASSERT_TRUE(store_->WithLockedFlow(f.flow_id, [](Flow* fl) {
+    fl->state = FlowState::kCompleted;
+    fl->cert.certificate.reset();
+    fl->cert.subscriber.clear();
+    return StepResult{true, absl::OkStatus()};
+  }).ok());
+  EXPECT_NE(RawRow(f.flow_id).find("\"cert_sealed\":null"), std::string::npos);
+}
+
+TEST_F(PgFlowStoreTest, EveryStateIsAcceptedByTheSchema) {
+  for (FlowState st : {FlowState::kSignatureStartPending, FlowState::kSignatureRequired,
+                       FlowState::kSignaturePending, FlowState::kDuplicateCheckPending,
+                       FlowState::kReview, FlowState::kExistingAccount, FlowState::kOtpSent}) {
+    Flow f = NewFlow();
+    f.state = st;
+    ASSERT_TRUE(store_->Insert(f).ok()) << StateName(st);
+    EXPECT_EQ((*store_->Get(f.flow_id))->state, st);
+  }
+}
+
+TEST_F(PgFlowStoreTest, CertificateDocumentMovedToAnotherRowDoesNotOpen) {
+  Flow a = NewFlow(), b = NewFlow();
+  for (Flow* f : {&a, &b}) {
+    f->method = "USB";
+    f->cert.certificate = testing::certs::Citizen();
+  }
+  ASSERT_TRUE(store_->Insert(a).ok());
+  ASSERT_TRUE(store_->Insert(b).ok());
+  ASSERT_TRUE(pool_->WithTransaction([&](pqxx::work& tx) {
+    tx.exec_params("UPDATE registration_flows SET cert_sealed = (SELECT cert_sealed FROM "
+                   "registration_flows WHERE flow_id = $2::uuid) WHERE flow_id = $1::uuid",
+                   a.flow_id, b.flow_id);
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(store_->Get(a.flow_id).status().code(), absl::StatusCode::kInternal);
+  EXPECT_TRUE(store_->Get(b.flow_id).ok());
+}
+
 TEST_F(PgFlowStoreTest, StartRequestIdIsUnique) {
   ASSERT_TRUE(store_->Insert(NewFlow("dup-req")).ok());
   absl::Status s = store_->Insert(NewFlow("dup-req"));
@@ -260,12 +375,12 @@ TEST_F(PgFlowStoreTest, PurgeDeletesOnlyFlowsExpiredBeforeTheCutoff) {
 // The domain on the real store: expiry, the whole flow, and concurrent final steps.
 class PgRegistrationTest : public PgFlowStoreTest {
  protected:
-  PgRegistrationTest() : otp_(&clock_) {}
+  PgRegistrationTest() : otp_(&clock_), sigverify_(&clock_) {}
   void SetUp() override {
     PgFlowStoreTest::SetUp();
     clock_.Set(absl::Now());  // flows created "now" (purge test data uses kT0)
     reg_ = std::make_unique<Registration>(store_.get(), &captcha_, &idv_, &accounts_, &otp_,
-                                          &clock_, &fake_random_,
+                                          &sigverify_, &auth_, &clock_, &fake_random_,
                                           Options{absl::Minutes(30), "index-key"});
   }
   StartMobileInput Form() {
@@ -286,6 +401,8 @@ class PgRegistrationTest : public PgFlowStoreTest {
   testing::FakeIdv idv_;
   testing::FakeAccounts accounts_;
   testing::FakeOtp otp_;
+  testing::FakeSigverify sigverify_;
+  testing::FakeAuth auth_;
   std::unique_ptr<Registration> reg_;
 };
 
@@ -295,6 +412,51 @@ TEST_F(PgRegistrationTest, FlowExpiresInTheDatabaseToo) {
   clock_.Advance(absl::Minutes(30));
   EXPECT_EQ(ReasonOf(reg_->VerifyOtp(f->flow_id, "246810").status()), "FLOW_EXPIRED");
   EXPECT_EQ(ReasonOf(reg_->Get(f->flow_id).status()), "FLOW_EXPIRED");
+}
+
+TEST_F(PgRegistrationTest, UsbCertificateFlowOnTheRealStore) {
+  sigverify_.AddCertificate("DER:business", testing::certs::Business());
+  StartCertificateInput in;
+  in.captcha_id = captcha_.Issue()->captcha_id;
+  in.captcha_answer = testing::FakeCaptcha::kAnswer;
+  in.method = "USB";
+  in.subject_kind = "BUSINESS";
+  in.consent_version = "2024-01";
+  auto f = reg_->StartCertificate(in);
+  ASSERT_TRUE(f.ok()) << f.status();
+  auto got = reg_->Get(f->flow_id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->state, FlowState::kSignatureRequired);
+  EXPECT_EQ(got->cert.challenge, f->cert.challenge);
+  EXPECT_EQ(got->cert.subject_kind, SubjectKind::kBusiness);
+
+  CertificateSignatureInput sig;
+  sig.flow_id = f->flow_id;
+  sig.format = SignatureFormat::kPkcs1Sha256;
+  sig.signature = "signed:" + got->cert.challenge;
+  sig.certificate = "DER:business";
+  auto v = reg_->SubmitCertificateSignature(sig);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->state, FlowState::kReview);
+  got = reg_->Get(f->flow_id);
+  ASSERT_TRUE(got->cert.certificate.has_value());
+  EXPECT_EQ(got->cert.certificate->mst, "0100686209");
+
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      if (reg_->CompleteCertificate({f->flow_id, "ketoan@anbinh.vn", ""}).ok()) ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 4);  // the winner creates, the others replay the same account
+  EXPECT_EQ(accounts_.create_calls(), 1);
+  EXPECT_EQ(accounts_.cert_accounts_created(), 1);
+  got = reg_->Get(f->flow_id);
+  EXPECT_EQ(got->state, FlowState::kCompleted);
+  EXPECT_FALSE(got->cert.certificate.has_value());
+  EXPECT_EQ(got->ial, 3);
 }
 
 TEST_F(PgRegistrationTest, ConcurrentSetPasswordCreatesOneAccount) {

@@ -1,6 +1,7 @@
 // Service test: the registration gRPC server in-process (port 0) on a real PostgreSQL database,
-// with the real PostgreSQL captcha, talking over gRPC to in-process fake accounts, otp and
-// idv_gateway servers; driven through the generated stub, asserting codes and reasons.
+// with the real PostgreSQL captcha, talking over gRPC to in-process fake accounts, otp,
+// idv_gateway, sigverify and auth servers; driven through the generated stub, asserting codes
+// and reasons.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -19,9 +20,11 @@
 #include "libs/status/errors.h"
 #include "libs/status/grpc_status.h"
 #include "protos/dvc/accounts/v1/accounts.grpc.pb.h"
+#include "protos/dvc/auth/v1/auth.grpc.pb.h"
 #include "protos/dvc/idv/v1/idv.grpc.pb.h"
 #include "protos/dvc/otp/v1/otp.grpc.pb.h"
 #include "protos/dvc/registration/v1/registration.grpc.pb.h"
+#include "protos/dvc/sigverify/v1/sigverify.grpc.pb.h"
 #include "services/registration/adapters/grpc_clients.h"
 #include "services/registration/adapters/pg_flow_store.h"
 #include "services/registration/api/registration_grpc.h"
@@ -70,10 +73,22 @@ class FakeAccountsServer final : public accounts::v1::AccountsService::Service {
   explicit FakeAccountsServer(testing::FakeAccounts* fake) : fake_(fake) {}
   grpc::Status LookupAccountId(grpc::ServerContext*, const accounts::v1::FindAccountRequest* req,
                                accounts::v1::LookupAccountIdResponse* out) override {
+    if (!req->mst().empty() || !req->unit_code().empty()) {
+      AccountKey key;
+      key.kind = req->mst().empty() ? SubjectKind::kAgency : SubjectKind::kBusiness;
+      key.mst = req->mst();
+      key.unit_code = req->unit_code();
+      key.official_cccd = req->official_cccd();
+      auto id = fake_->LookupAccountId(key);
+      if (!id.ok()) return status::ToGrpcStatus(id.status());
+      out->set_found(id->has_value());
+      if (id->has_value()) out->set_account_id(**id);
+      return grpc::Status::OK;
+    }
     auto e = fake_->Exists(req->id_number());
     if (!e.ok()) return status::ToGrpcStatus(e.status());
     out->set_found(*e);
-    if (*e) out->set_account_id("existing");
+    if (*e) out->set_account_id(fake_->AccountIdOf(req->id_number()));
     return grpc::Status::OK;
   }
   grpc::Status CreateCitizenAccount(grpc::ServerContext*,
@@ -103,9 +118,153 @@ class FakeAccountsServer final : public accounts::v1::AccountsService::Service {
     out->set_ial(c->ial);
     return grpc::Status::OK;
   }
+  grpc::Status CreateCertificateAccount(grpc::ServerContext*,
+                                        const accounts::v1::CreateCertificateAccountRequest* req,
+                                        accounts::v1::Account* out) override {
+    NewCertificateAccount a;
+    a.request_id = req->request_id();
+    a.kind = static_cast<SubjectKind>(req->subject_kind());
+    a.citizen = {req->citizen().cccd(), req->citizen().cmnd(), req->citizen().passport(),
+                 req->citizen().full_name(), req->citizen().phone(), req->citizen().email()};
+    a.business = {req->business().mst(), req->business().name(), req->business().email(),
+                  req->business().phone(), req->business().address(),
+                  req->business().representative_cccd()};
+    a.agency = {req->agency().unit_code(), req->agency().organization_name(),
+                req->agency().official_cccd(), req->agency().official_full_name(),
+                req->agency().email(), req->agency().phone()};
+    a.credential = Credential(req->certificate());
+    a.consent_version = req->consent_version();
+    auto c = fake_->CreateCertificateAccount(a);
+    if (!c.ok()) return status::ToGrpcStatus(c.status());
+    out->set_account_id(c->account_id);
+    out->set_ial(c->ial);
+    out->set_subject_kind(req->subject_kind());
+    return grpc::Status::OK;
+  }
+  grpc::Status AddCertificate(grpc::ServerContext*, const accounts::v1::AddCertificateRequest* req,
+                              accounts::v1::Account* out) override {
+    CertificateLink l{req->request_id(), req->account_id(), Credential(req->certificate()),
+                      req->identity_number()};
+    auto c = fake_->AddCertificate(l);
+    if (!c.ok()) return status::ToGrpcStatus(c.status());
+    out->set_account_id(c->account_id);
+    out->set_ial(c->ial);
+    return grpc::Status::OK;
+  }
 
  private:
+  static CertificateCredential Credential(const accounts::v1::CertificateCredential& c) {
+    return {c.fingerprint_sha256(), c.method(), c.issuer_cn(), c.serial_hex(),
+            FromTs(c.not_after()), c.subscriber()};
+  }
   testing::FakeAccounts* fake_;
+};
+
+void CertToProto(const CertificateInfo& c, sigverify::v1::VerifiedCertificate* out) {
+  out->set_fingerprint_sha256(c.fingerprint_sha256);
+  out->set_serial_hex(c.serial_hex);
+  out->set_subject(c.subject);
+  out->set_issuer_common_name(c.issuer_common_name);
+  SetTs(c.not_before, out->mutable_not_before());
+  SetTs(c.not_after, out->mutable_not_after());
+  out->set_subject_kind(c.kind == "BUSINESS" ? sigverify::v1::SUBJECT_KIND_BUSINESS
+                        : c.kind == "SEAL"   ? sigverify::v1::SUBJECT_KIND_SEAL
+                                             : sigverify::v1::SUBJECT_KIND_PERSON);
+  out->set_anchor_kind(c.government_anchor ? sigverify::v1::ANCHOR_KIND_GOVERNMENT
+                                           : sigverify::v1::ANCHOR_KIND_PUBLIC);
+  out->set_common_name(c.common_name);
+  out->set_organization(c.organization);
+  out->set_organizational_unit(c.organizational_unit);
+  out->set_locality(c.locality);
+  out->set_state(c.state);
+  out->set_email(c.email);
+  out->set_cccd(c.cccd);
+  out->set_cmnd(c.cmnd);
+  out->set_passport(c.passport);
+  out->set_mst(c.mst);
+  out->set_method(c.method);
+}
+
+class FakeSigverifyServer final : public sigverify::v1::SigverifyService::Service {
+ public:
+  explicit FakeSigverifyServer(testing::FakeSigverify* fake) : fake_(fake) {}
+  grpc::Status IssueChallenge(grpc::ServerContext*, const sigverify::v1::IssueChallengeRequest* req,
+                              sigverify::v1::Challenge* out) override {
+    if (req->purpose() != sigverify::v1::PURPOSE_REGISTRATION) return BadPurpose();
+    auto c = fake_->IssueChallenge(req->flow_id());
+    if (!c.ok()) return status::ToGrpcStatus(c.status());
+    out->set_challenge_id(c->challenge_id);
+    out->set_challenge(c->challenge);
+    SetTs(c->expires_at, out->mutable_expires_at());
+    return grpc::Status::OK;
+  }
+  grpc::Status VerifyChallengeSignature(grpc::ServerContext*,
+                                        const sigverify::v1::VerifyChallengeSignatureRequest* req,
+                                        sigverify::v1::VerifiedCertificate* out) override {
+    if (req->purpose() != sigverify::v1::PURPOSE_REGISTRATION ||
+        req->format() != sigverify::v1::SIGNATURE_FORMAT_PKCS1_SHA256) {
+      return BadPurpose();
+    }
+    ChallengeSignature sig;
+    sig.challenge_id = req->challenge_id();
+    sig.flow_id = req->flow_id();
+    sig.signature = req->signature();
+    sig.certificate = req->certificate();
+    sig.chain.assign(req->chain().begin(), req->chain().end());
+    auto c = fake_->VerifyChallengeSignature(sig);
+    if (!c.ok()) return status::ToGrpcStatus(c.status());
+    CertToProto(*c, out);
+    return grpc::Status::OK;
+  }
+  grpc::Status StartRemoteSignature(grpc::ServerContext*,
+                                    const sigverify::v1::StartRemoteSignatureRequest* req,
+                                    sigverify::v1::RemoteSignatureTransaction* out) override {
+    if (req->purpose() != sigverify::v1::PURPOSE_REGISTRATION) return BadPurpose();
+    RemoteSignatureRequest r;
+    r.flow_id = req->flow_id();
+    r.method = req->provider() == sigverify::v1::REMOTE_PROVIDER_SMARTCA ? "SMARTCA" : "SIM";
+    r.subscriber = req->subscriber();
+    r.display_text = req->display_text();
+    auto t = fake_->StartRemoteSignature(r);
+    if (!t.ok()) return status::ToGrpcStatus(t.status());
+    out->set_transaction_id(t->transaction_id);
+    out->set_verification_code(t->verification_code);
+    SetTs(t->expires_at, out->mutable_expires_at());
+    return grpc::Status::OK;
+  }
+  grpc::Status GetRemoteSignatureResult(grpc::ServerContext*,
+                                        const sigverify::v1::GetRemoteSignatureResultRequest* req,
+                                        sigverify::v1::RemoteSignatureResult* out) override {
+    if (req->purpose() != sigverify::v1::PURPOSE_REGISTRATION) return BadPurpose();
+    auto r = fake_->GetRemoteSignatureResult(req->transaction_id(), req->flow_id());
+    if (!r.ok()) return status::ToGrpcStatus(r.status());
+    out->set_state(r->pending ? sigverify::v1::RemoteSignatureResult::STATE_PENDING
+                              : sigverify::v1::RemoteSignatureResult::STATE_DONE);
+    if (!r->pending) CertToProto(r->certificate, out->mutable_certificate());
+    return grpc::Status::OK;
+  }
+
+ private:
+  static grpc::Status BadPurpose() {
+    return grpc::Status(grpc::StatusCode::INTERNAL, "test: unexpected purpose or format");
+  }
+  testing::FakeSigverify* fake_;
+};
+
+class FakeAuthServer final : public auth::v1::AuthService::Service {
+ public:
+  explicit FakeAuthServer(testing::FakeAuth* fake) : fake_(fake) {}
+  grpc::Status Introspect(grpc::ServerContext*, const auth::v1::IntrospectRequest* req,
+                          auth::v1::IntrospectResponse* out) override {
+    auto t = fake_->Introspect(req->token());
+    if (!t.ok()) return status::ToGrpcStatus(t.status());
+    out->set_active(t->active);
+    out->set_sub(t->account_id);
+    return grpc::Status::OK;
+  }
+
+ private:
+  testing::FakeAuth* fake_;
 };
 
 class FakeOtpServer final : public otp::v1::OtpService::Service {
@@ -152,8 +311,9 @@ class RegistrationServiceTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { delete db_; }
 
-  RegistrationServiceTest() : otp_(&clock_), idv_server_(&idv_), accounts_server_(&accounts_),
-                              otp_server_(&otp_) {}
+  RegistrationServiceTest()
+      : otp_(&clock_), sigverify_(&clock_), idv_server_(&idv_), accounts_server_(&accounts_),
+        otp_server_(&otp_), sigverify_server_(&sigverify_), auth_server_(&auth_) {}
 
   void SetUp() override {
     ASSERT_NE(db_, nullptr);
@@ -167,6 +327,8 @@ class RegistrationServiceTest : public ::testing::Test {
     b.RegisterService(&idv_server_);
     b.RegisterService(&accounts_server_);
     b.RegisterService(&otp_server_);
+    b.RegisterService(&sigverify_server_);
+    b.RegisterService(&auth_server_);
     peers_ = b.BuildAndStart();
     ASSERT_NE(peers_, nullptr);
     auto peer = grpc::CreateChannel("127.0.0.1:" + std::to_string(peer_port_),
@@ -183,9 +345,12 @@ class RegistrationServiceTest : public ::testing::Test {
     idv_client_ = std::make_unique<GrpcIdvClient>(peer, absl::Milliseconds(500));
     accounts_client_ = std::make_unique<GrpcAccountsClient>(peer);
     otp_client_ = std::make_unique<GrpcOtpClient>(peer);
+    sigverify_client_ = std::make_unique<GrpcSigverifyClient>(peer);
+    auth_client_ = std::make_unique<GrpcAuthClient>(peer);
     domain_ = std::make_unique<Registration>(
         store_.get(), captcha_.get(), idv_client_.get(), accounts_client_.get(), otp_client_.get(),
-        &clock_, &random_, Options{absl::Minutes(30), "index-key"});
+        sigverify_client_.get(), auth_client_.get(), &clock_, &random_,
+        Options{absl::Minutes(30), "index-key"});
     api_ = std::make_unique<RegistrationGrpc>(domain_.get());
     server::Options so;
     so.service_name = "registration";
@@ -251,6 +416,47 @@ class RegistrationServiceTest : public ::testing::Test {
     r.set_password_confirmation("Quy!Nhon-7391");
     return Call(&rv1::RegistrationService::Stub::SetPassword, r, out);
   }
+  rv1::StartCertificateRegistrationRequest CertForm(rv1::CertificateMethod method,
+                                                    rv1::SubjectKind kind) {
+    rv1::Captcha c;
+    EXPECT_TRUE(Call(&rv1::RegistrationService::Stub::CreateCaptcha,
+                     rv1::CreateCaptchaRequest(), &c).ok());
+    rv1::StartCertificateRegistrationRequest r;
+    r.set_captcha_id(c.captcha_id());
+    r.set_captcha_answer(c.dev_answer());
+    r.set_method(method);
+    r.set_subject_kind(kind);
+    if (method == rv1::CERTIFICATE_METHOD_SIM) r.set_phone("0912345678");
+    if (method == rv1::CERTIFICATE_METHOD_SMARTCA) r.set_smartca_user_id("anbinh.smartca");
+    if (kind == rv1::SUBJECT_KIND_AGENCY) r.set_unit_code("000.00.00.G22");
+    r.set_consent_version("2024-01");
+    return r;
+  }
+  absl::Status StartCert(const rv1::StartCertificateRegistrationRequest& r, rv1::Flow* out) {
+    return Call(&rv1::RegistrationService::Stub::StartCertificateRegistration, r, out);
+  }
+  absl::Status Submit(const rv1::Flow& f, const std::string& der, rv1::Flow* out) {
+    rv1::SubmitCertificateSignatureRequest r;
+    r.set_flow_id(f.flow_id());
+    r.set_format(rv1::SIGNATURE_FORMAT_PKCS1_SHA256);
+    r.set_signature("signed:" + f.challenge().challenge());
+    r.set_certificate(der);
+    r.add_chain("DER:vnpt-ca");
+    return Call(&rv1::RegistrationService::Stub::SubmitCertificateSignature, r, out);
+  }
+  absl::Status Complete(const std::string& id, const std::string& email, rv1::Flow* out) {
+    rv1::CompleteCertificateRegistrationRequest r;
+    r.set_flow_id(id);
+    r.set_email(email);
+    return Call(&rv1::RegistrationService::Stub::CompleteCertificateRegistration, r, out);
+  }
+  absl::Status Link(const std::string& id, const std::string& token, rv1::Flow* out) {
+    rv1::LinkCertificateRequest r;
+    r.set_flow_id(id);
+    r.set_access_token(token);
+    return Call(&rv1::RegistrationService::Stub::LinkCertificate, r, out);
+  }
+
   static std::string Meta(const absl::Status& s, const std::string& key) {
     auto info = status::GetErrorInfo(s);
     if (!info) return "";
@@ -264,9 +470,13 @@ class RegistrationServiceTest : public ::testing::Test {
   testing::FakeIdv idv_;
   testing::FakeAccounts accounts_;
   testing::FakeOtp otp_;
+  testing::FakeSigverify sigverify_;
+  testing::FakeAuth auth_;
   FakeIdvServer idv_server_;
   FakeAccountsServer accounts_server_;
   FakeOtpServer otp_server_;
+  FakeSigverifyServer sigverify_server_;
+  FakeAuthServer auth_server_;
   int peer_port_ = 0;
   std::unique_ptr<grpc::Server> peers_;
   std::unique_ptr<pg::Pool> pool_;
@@ -276,6 +486,8 @@ class RegistrationServiceTest : public ::testing::Test {
   std::unique_ptr<GrpcIdvClient> idv_client_;
   std::unique_ptr<GrpcAccountsClient> accounts_client_;
   std::unique_ptr<GrpcOtpClient> otp_client_;
+  std::unique_ptr<GrpcSigverifyClient> sigverify_client_;
+  std::unique_ptr<GrpcAuthClient> auth_client_;
   std::unique_ptr<Registration> domain_;
   std::unique_ptr<RegistrationGrpc> api_;
   metrics::Registry registry_;
@@ -423,6 +635,206 @@ TEST_F(RegistrationServiceTest, ExpiredFlowIsRefused) {
   ASSERT_TRUE(Start(Form(), &f).ok());
   clock_.Advance(absl::Minutes(31));
   absl::Status s = Verify(f.flow_id(), "246810", &v);
+  EXPECT_EQ(last_grpc_code_, grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(status::ReasonOf(s), "FLOW_EXPIRED");
+}
+
+// ---- certificate flows ----
+
+TEST_F(RegistrationServiceTest, UsbCitizenOverGrpcShowsTheCertificateAndCreatesOneAccount) {
+  sigverify_.AddCertificate("DER:citizen", testing::certs::Citizen());
+  rv1::Flow f;
+  absl::Status s =
+      StartCert(CertForm(rv1::CERTIFICATE_METHOD_USB, rv1::SUBJECT_KIND_CITIZEN), &f);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(f.state(), rv1::FLOW_STATE_SIGNATURE_REQUIRED);
+  EXPECT_EQ(f.method(), "USB");
+  EXPECT_EQ(f.subject_kind(), rv1::SUBJECT_KIND_CITIZEN);
+  EXPECT_FALSE(f.challenge().challenge_id().empty());
+  EXPECT_NE(f.challenge().challenge().find(f.flow_id()), std::string::npos);
+  EXPECT_EQ(FromTs(f.challenge().expires_at()), clock_.Now() + absl::Minutes(5));
+  EXPECT_EQ(f.signature_requests_left(), 4);
+  EXPECT_EQ(FromTs(f.expires_at()), clock_.Now() + absl::Minutes(30));
+
+  // GetFlow shows the same challenge (read back from PostgreSQL).
+  rv1::Flow got;
+  ASSERT_TRUE(Ref(&rv1::RegistrationService::Stub::GetFlow, f.flow_id(), &got).ok());
+  EXPECT_EQ(got.challenge().challenge(), f.challenge().challenge());
+
+  rv1::Flow v;
+  s = Submit(f, "DER:citizen", &v);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(v.state(), rv1::FLOW_STATE_REVIEW);
+  EXPECT_FALSE(v.has_challenge());
+  const rv1::CertificateView& c = v.certificate();
+  EXPECT_EQ(c.full_name(), "Nguyễn Văn An");
+  EXPECT_EQ(c.issuer_name(), "VNPT Certification Authority (TEST)");
+  EXPECT_EQ(FromTs(c.valid_from()), absl::FromUnixSeconds(1790000000));
+  EXPECT_EQ(FromTs(c.valid_to()), absl::FromUnixSeconds(1850000000));
+  EXPECT_EQ(c.subject_kind(), rv1::SUBJECT_KIND_CITIZEN);
+  EXPECT_EQ(c.identity_type(), "CCCD");
+  EXPECT_EQ(c.masked_identity_number(), "0010*****345");
+  const std::string wire = v.SerializeAsString() + v.DebugString();
+  EXPECT_EQ(wire.find("001090012345"), std::string::npos);  // never the full number
+  EXPECT_EQ(wire.find(std::string(64, 'a')), std::string::npos);
+
+  rv1::Flow done;
+  s = Complete(f.flow_id(), "", &done);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(done.state(), rv1::FLOW_STATE_COMPLETED);
+  EXPECT_EQ(done.ial(), 3);
+  EXPECT_FALSE(done.account_id().empty());
+  rv1::Flow replay;
+  s = Complete(f.flow_id(), "", &replay);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(replay.account_id(), done.account_id());
+  EXPECT_EQ(accounts_.create_calls(), 1);
+  auto req = accounts_.CertRequest(done.account_id());
+  ASSERT_TRUE(req.has_value());
+  EXPECT_EQ(req->request_id, f.flow_id());
+  EXPECT_EQ(req->kind, SubjectKind::kCitizen);
+  EXPECT_EQ(req->citizen.cccd, "001090012345");
+  EXPECT_EQ(req->credential.method, "USB");
+  EXPECT_EQ(req->credential.not_after, absl::FromUnixSeconds(1850000000));
+  EXPECT_EQ(sigverify_.last_signature().chain, std::vector<std::string>{"DER:vnpt-ca"});
+}
+
+TEST_F(RegistrationServiceTest, CertificateRefusalsCarryCodeReasonAndField) {
+  rv1::Flow f;
+  auto form = CertForm(rv1::CERTIFICATE_METHOD_SMARTCA, rv1::SUBJECT_KIND_AGENCY);
+  absl::Status s = StartCert(form, &f);
+  EXPECT_EQ(last_grpc_code_, grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status::ReasonOf(s), "METHOD_NOT_ALLOWED_FOR_SUBJECT");
+  EXPECT_EQ(status::GetErrorInfo(s)->field, "method");
+
+  form = CertForm(rv1::CERTIFICATE_METHOD_USB, rv1::SUBJECT_KIND_AGENCY);
+  form.set_unit_code("G22");
+  s = StartCert(form, &f);
+  EXPECT_EQ(status::ReasonOf(s), "UNIT_CODE_MALFORMED");
+  EXPECT_EQ(status::GetErrorInfo(s)->field, "unit_code");
+
+  form = CertForm(rv1::CERTIFICATE_METHOD_UNSPECIFIED, rv1::SUBJECT_KIND_CITIZEN);
+  EXPECT_EQ(status::ReasonOf(StartCert(form, &f)), "METHOD_REQUIRED");
+
+  // Revoked certificate: sigverify's reason and messages pass through.
+  sigverify_.AddCertificate("DER:revoked",
+                            status::InvalidArgument("CERT_REVOKED", "certificate",
+                                                    "Chứng thư số đã bị thu hồi.", "Revoked."));
+  ASSERT_TRUE(
+      StartCert(CertForm(rv1::CERTIFICATE_METHOD_USB, rv1::SUBJECT_KIND_CITIZEN), &f).ok());
+  rv1::Flow v;
+  s = Submit(f, "DER:revoked", &v);
+  EXPECT_EQ(last_grpc_code_, grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status::ReasonOf(s), "CERT_REVOKED");
+  EXPECT_EQ(status::GetErrorInfo(s)->message_vi, "Chứng thư số đã bị thu hồi.");
+  EXPECT_EQ(Meta(s, "flow_id"), f.flow_id());
+  s = Submit(f, "DER:revoked", &v);
+  EXPECT_EQ(last_grpc_code_, grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(status::ReasonOf(s), "CHALLENGE_RENEWAL_REQUIRED");
+
+  // A new challenge, the wrong kind of certificate for a business.
+  sigverify_.AddCertificate("DER:citizen", testing::certs::Citizen());
+  ASSERT_TRUE(
+      StartCert(CertForm(rv1::CERTIFICATE_METHOD_USB, rv1::SUBJECT_KIND_BUSINESS), &f).ok());
+  s = Submit(f, "DER:citizen", &v);
+  EXPECT_EQ(last_grpc_code_, grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status::ReasonOf(s), "CERTIFICATE_NOT_BUSINESS");
+  rv1::Flow renewed;
+  ASSERT_TRUE(Ref(&rv1::RegistrationService::Stub::RenewChallenge, f.flow_id(), &renewed).ok());
+  EXPECT_EQ(renewed.state(), rv1::FLOW_STATE_SIGNATURE_REQUIRED);
+  EXPECT_NE(renewed.challenge().challenge_id(), f.challenge().challenge_id());
+  EXPECT_EQ(renewed.signature_requests_left(), 3);
+
+  // A business must give an email.
+  sigverify_.AddCertificate("DER:business", testing::certs::Business());
+  ASSERT_TRUE(Submit(renewed, "DER:business", &v).ok());
+  EXPECT_EQ(v.certificate().identity_type(), "MST");
+  EXPECT_EQ(v.certificate().masked_identity_number(), "0100***209");
+  EXPECT_EQ(v.certificate().email(), "ketoan@anbinh.vn");
+  rv1::Flow done;
+  s = Complete(f.flow_id(), "", &done);
+  EXPECT_EQ(last_grpc_code_, grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status::ReasonOf(s), "EMAIL_REQUIRED");
+  ASSERT_TRUE(Complete(f.flow_id(), "ketoan@anbinh.vn", &done).ok());
+  EXPECT_EQ(done.state(), rv1::FLOW_STATE_COMPLETED);
+}
+
+TEST_F(RegistrationServiceTest, SimExistingAccountIsLinkedOnlyWithTheHoldersToken) {
+  sigverify_.AddRemote("0912345678", testing::certs::Citizen());
+  accounts_.AddExisting("001090012345", "acc-existing");
+  auth_.AddToken("holder-token", "acc-existing");
+  auth_.AddToken("other-token", "acc-other");
+  rv1::Flow f;
+  absl::Status s =
+      StartCert(CertForm(rv1::CERTIFICATE_METHOD_SIM, rv1::SUBJECT_KIND_CITIZEN), &f);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(f.state(), rv1::FLOW_STATE_SIGNATURE_PENDING);
+  EXPECT_EQ(f.masked_phone(), "091****678");
+  EXPECT_FALSE(f.remote_signature().verification_code().empty());
+  EXPECT_EQ(sigverify_.starts()[0].subscriber, "0912345678");
+
+  rv1::Flow p;
+  ASSERT_TRUE(Ref(&rv1::RegistrationService::Stub::PollCertificateSignature, f.flow_id(), &p).ok());
+  EXPECT_EQ(p.state(), rv1::FLOW_STATE_SIGNATURE_PENDING);
+  sigverify_.ConfirmLast();
+  s = Ref(&rv1::RegistrationService::Stub::PollCertificateSignature, f.flow_id(), &p);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(p.state(), rv1::FLOW_STATE_EXISTING_ACCOUNT);
+  EXPECT_EQ(p.notice().reason(), "ACCOUNT_EXISTS");
+  EXPECT_NE(p.notice().message_vi().find("Quên mật khẩu"), std::string::npos);
+  EXPECT_EQ(p.certificate().masked_identity_number(), "0010*****345");
+  EXPECT_TRUE(p.account_id().empty());  // the existing account's id is never shown
+
+  rv1::Flow l;
+  s = Link(f.flow_id(), "", &l);
+  EXPECT_EQ(last_grpc_code_, grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(status::ReasonOf(s), "ACCESS_TOKEN_REQUIRED");
+  s = Link(f.flow_id(), "other-token", &l);
+  EXPECT_EQ(last_grpc_code_, grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(status::ReasonOf(s), "ACCOUNT_MISMATCH");
+  EXPECT_EQ(accounts_.add_calls(), 0);
+  s = Link(f.flow_id(), "holder-token", &l);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(l.state(), rv1::FLOW_STATE_COMPLETED);
+  EXPECT_EQ(l.account_id(), "acc-existing");
+  EXPECT_EQ(l.ial(), 3);
+  auto links = accounts_.links();
+  ASSERT_EQ(links.size(), 1u);
+  EXPECT_EQ(links.begin()->second.credential.subscriber, "84912345678");
+  EXPECT_EQ(links.begin()->second.credential.method, "SIM");
+  EXPECT_EQ(accounts_.create_calls(), 0);
+}
+
+TEST_F(RegistrationServiceTest, SimCancelledPassesThroughAndSigverifyDownIsRetryable) {
+  sigverify_.AddRemote("0912345678", testing::certs::Citizen());
+  sigverify_.PushStartError(absl::UnavailableError("down"));
+  rv1::Flow f;
+  absl::Status s =
+      StartCert(CertForm(rv1::CERTIFICATE_METHOD_SIM, rv1::SUBJECT_KIND_CITIZEN), &f);
+  EXPECT_EQ(last_grpc_code_, grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(status::ReasonOf(s), "TEMPORARILY_UNAVAILABLE");
+  const std::string id = Meta(s, "flow_id");
+  ASSERT_EQ(id.size(), 36u);
+  rv1::Flow pending;
+  ASSERT_TRUE(Ref(&rv1::RegistrationService::Stub::GetFlow, id, &pending).ok());
+  EXPECT_EQ(pending.state(), rv1::FLOW_STATE_SIGNATURE_START_PENDING);
+  rv1::Flow resumed;
+  ASSERT_TRUE(Ref(&rv1::RegistrationService::Stub::ResumeFlow, id, &resumed).ok());
+  EXPECT_EQ(resumed.state(), rv1::FLOW_STATE_SIGNATURE_PENDING);
+
+  sigverify_.EndLast(status::FailedPrecondition("SIGNER_USER_CANCELLED", "",
+                                                "Bạn đã từ chối ký.", "You declined."));
+  rv1::Flow p;
+  s = Ref(&rv1::RegistrationService::Stub::PollCertificateSignature, id, &p);
+  EXPECT_EQ(last_grpc_code_, grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(status::ReasonOf(s), "SIGNER_USER_CANCELLED");
+  rv1::Flow renewed;
+  ASSERT_TRUE(Ref(&rv1::RegistrationService::Stub::RenewChallenge, id, &renewed).ok());
+  EXPECT_NE(renewed.remote_signature().verification_code(),
+            resumed.remote_signature().verification_code());
+
+  clock_.Advance(absl::Minutes(31));
+  s = Ref(&rv1::RegistrationService::Stub::PollCertificateSignature, id, &p);
   EXPECT_EQ(last_grpc_code_, grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(status::ReasonOf(s), "FLOW_EXPIRED");
 }

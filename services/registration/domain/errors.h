@@ -26,6 +26,30 @@ absl::Status RequestIdReused();
 absl::Status IdvUnavailable(const std::string& flow_id);
 absl::Status TemporarilyUnavailable(const std::string& flow_id);
 
+// ---- certificate flows (REG-3/4/6) ----
+absl::Status MethodRequired();
+absl::Status MethodInvalid();
+absl::Status SubjectKindRequired();
+absl::Status SubjectKindInvalid();
+absl::Status MethodNotAllowedForSubject();
+absl::Status PhoneRequired();
+absl::Status SmartCaUserIdRequired();
+absl::Status SmartCaUserIdMalformed();
+absl::Status UnitCodeRequired();
+absl::Status SignatureFormatRequired();
+absl::Status SignatureRequired();
+absl::Status CertificateRequired();
+// The flow's challenge / remote request was used (or failed): call RenewChallenge.
+absl::Status ChallengeRenewalRequired();
+absl::Status SignatureRequestsExceeded();
+absl::Status EmailRequired();
+absl::Status AccessTokenRequired();
+absl::Status AccessTokenInvalid();
+// The signed-in account is not the one registered for the certificate's identity.
+absl::Status AccountMismatch();
+
+inline constexpr char kSignatureRequestsExceeded[] = "SIGNATURE_REQUESTS_EXCEEDED";
+
 // The error a flow that failed for `failure_reason` answered when it failed (for replays of an
 // idempotent start); FLOW_FAILED for unknown reasons.
 absl::Status ForFailure(const std::string& failure_reason);

@@ -13,6 +13,7 @@ namespace dvc::registration {
 // Internal states. kOtpSendPending is shown to clients as SUBSCRIBER_CHECK_PENDING (the pending
 // checks are not finished); it records that the telco check already passed, so ResumeFlow
 // retries exactly the step that failed (duplicate check + OTP send) and not the telco check.
+// States 7.. belong to the certificate flows (REG-3 SIM, REG-4 USB, REG-6 SmartCA).
 enum class FlowState {
   kSubscriberCheckPending = 1,  // telco subscriber check to (re)run
   kOtpSendPending = 2,          // telco ok; duplicate check + OTP send to (re)run
@@ -20,6 +21,12 @@ enum class FlowState {
   kPasswordRequired = 4,        // OTP verified; waiting for the password
   kCompleted = 5,
   kFailed = 6,
+  kSignatureStartPending = 7,   // sigverify IssueChallenge / StartRemoteSignature to (re)run
+  kSignatureRequired = 8,       // USB: challenge issued, waiting for the token's signature
+  kSignaturePending = 9,        // SIM / SmartCA: waiting for the user to confirm on the phone
+  kDuplicateCheckPending = 10,  // certificate verified; duplicate check to (re)run
+  kReview = 11,                 // certificate shown; waiting for CompleteCertificateRegistration
+  kExistingAccount = 12,        // an account exists: LinkCertificate (after logging in) or stop
 };
 
 // Stable names, as stored in the database ("SUBSCRIBER_CHECK_PENDING", ...).
@@ -29,6 +36,49 @@ bool IsTerminal(FlowState s);
 // The state clients see (dvc.registration.v1.FlowState name without prefix): kOtpSendPending
 // shows as "SUBSCRIBER_CHECK_PENDING".
 const char* PublicStateName(FlowState s);
+
+// Who registers (SUB-1..3).
+enum class SubjectKind { kCitizen = 1, kBusiness = 2, kAgency = 3 };
+const char* SubjectKindName(SubjectKind k);  // "CITIZEN", "BUSINESS", "AGENCY"
+std::optional<SubjectKind> ParseSubjectKind(const std::string& name);
+
+// How a certificate flow signs (Flow::method).
+inline constexpr char kMethodUsb[] = "USB";
+inline constexpr char kMethodSim[] = "SIM";
+inline constexpr char kMethodSmartCa[] = "SMARTCA";
+bool IsCertificateMethod(const std::string& method);
+
+// The verified certificate as sigverify described it (the parts registration uses). Personal
+// data: sealed at rest, cleared when the flow ends, never logged.
+struct CertificateInfo {
+  std::string fingerprint_sha256;  // lower-case hex of the DER: the credential's identity
+  std::string serial_hex;
+  std::string subject;             // RFC 2253, UTF-8
+  std::string issuer_common_name;  // the CA name shown to the user
+  absl::Time not_before = absl::UnixEpoch();
+  absl::Time not_after = absl::UnixEpoch();
+  std::string kind;                // sigverify's classification: PERSON|BUSINESS|AGENCY|SEAL
+  bool government_anchor = false;  // chains to the government root (Ban Cơ yếu Chính phủ)
+  std::string common_name, organization, organizational_unit, locality, state, email, telephone;
+  std::string cccd, cmnd, passport, mst, mns;
+  std::string method;              // "USB" | "SIM" | "SMARTCA" as sigverify verified it
+};
+
+// The certificate part of a flow (REG-3/4/6).
+struct CertificateFlow {
+  SubjectKind subject_kind = SubjectKind::kCitizen;
+  std::string subscriber;  // SIM: phone 0xxxxxxxxx; SmartCA: user id (sealed)
+  std::string unit_code;   // AGENCY: the unit code typed in the form
+  // The live signature request: USB challenge, or SIM/SmartCA transaction. Cleared once used
+  // (a failed attempt needs RenewChallenge).
+  std::string challenge_id;
+  std::string challenge;  // bytes to sign (USB)
+  std::string transaction_id;
+  std::string verification_code;
+  std::optional<absl::Time> signature_expires_at;
+  int signature_requests = 0;  // challenges / remote requests issued so far (bounded)
+  std::optional<CertificateInfo> certificate;  // once verified (sealed)
+};
 
 // What the applicant typed (normalised). Personal data: sealed at rest by the store, cleared
 // once the flow reaches a terminal state, never logged.
@@ -53,7 +103,9 @@ struct Flow {
   std::string otp_challenge_id;
   std::optional<absl::Time> otp_expires_at;
   std::optional<absl::Time> resend_after;
-  std::string account_id;  // when completed
+  CertificateFlow cert;    // certificate flows only
+  // When completed; in kExistingAccount, the existing account (internal: never shown).
+  std::string account_id;
   int ial = 0;             // when completed
   std::string failure_reason;  // when failed
   absl::Time created_at;

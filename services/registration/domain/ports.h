@@ -1,7 +1,7 @@
 // Ports of the registration domain: the flow store and the clients of the other services.
 // Adapters: adapters/pg_flow_store (PostgreSQL), adapters/grpc_clients (accounts, otp,
-// idv_gateway). Errors from the clients are domain statuses (libs/status), i.e. the peer's
-// reason/field/messages survive the hop (status::FromGrpcStatus).
+// idv_gateway, sigverify, auth). Errors from the clients are domain statuses (libs/status), i.e.
+// the peer's reason/field/messages survive the hop (status::FromGrpcStatus).
 #pragma once
 
 #include <functional>
@@ -84,6 +84,53 @@ struct CreatedAccount {
   int ial = 0;
 };
 
+// The duplicate-check key of a subject (SUB-1..3): a citizen by CCCD or CMND, a business by
+// MST, an agency by unit code + the official's CCCD.
+struct AccountKey {
+  SubjectKind kind = SubjectKind::kCitizen;
+  std::string id_number;  // CITIZEN: CCCD (12) or CMND (9)
+  std::string mst;        // BUSINESS
+  std::string unit_code;  // AGENCY
+  std::string official_cccd;  // AGENCY
+};
+
+// A signing certificate as an account credential.
+struct CertificateCredential {
+  std::string fingerprint_sha256;
+  std::string method;  // "USB" | "SIM" | "SMARTCA"
+  std::string issuer_cn;
+  std::string serial_hex;
+  absl::Time not_after;
+  std::string subscriber;  // SIM: MSISDN 84xxxxxxxxx; SmartCA: user id; "" for USB
+};
+
+// An account created from a verified certificate (IAL3). Exactly one of the identity parts is
+// used, by `kind`.
+struct NewCertificateAccount {
+  std::string request_id;  // idempotency key: the flow id
+  SubjectKind kind = SubjectKind::kCitizen;
+  struct Citizen {
+    std::string cccd, cmnd, passport, full_name, phone, email;
+  } citizen;
+  struct Business {
+    std::string mst, name, email, phone, address, representative_cccd;
+  } business;
+  struct Agency {
+    std::string unit_code, organization_name, official_cccd, official_full_name, email, phone;
+  } agency;
+  CertificateCredential credential;
+  std::string consent_version;
+  int ial = 3;
+};
+
+// Adds a certificate to an existing account (IAL-2: raises the account to IAL3).
+struct CertificateLink {
+  std::string request_id;  // idempotency key
+  std::string account_id;
+  CertificateCredential credential;
+  std::string identity_number;  // CCCD/CMND (citizen, official) or MST the certificate names
+};
+
 class AccountsClient {
  public:
   virtual ~AccountsClient() = default;
@@ -91,6 +138,79 @@ class AccountsClient {
   virtual absl::StatusOr<bool> Exists(const std::string& id_number) = 0;
   // Idempotent on request_id; ALREADY_EXISTS when another account holds the id number.
   virtual absl::StatusOr<CreatedAccount> CreateCitizen(const NewCitizenAccount& a) = 0;
+  // The id of the account holding `key`, or nullopt.
+  virtual absl::StatusOr<std::optional<std::string>> LookupAccountId(const AccountKey& key) = 0;
+  // Idempotent on request_id; ALREADY_EXISTS when another account holds the subject's key or
+  // the certificate.
+  virtual absl::StatusOr<CreatedAccount> CreateCertificateAccount(
+      const NewCertificateAccount& a) = 0;
+  // Idempotent on request_id; answers the account's id and (raised) level.
+  virtual absl::StatusOr<CreatedAccount> AddCertificate(const CertificateLink& link) = 0;
+};
+
+// ---- sigverify ----
+
+enum class SignatureFormat { kPkcs1Sha256, kPssSha256, kEcdsaSha256, kCmsAttached, kCmsDetached };
+
+struct IssuedChallenge {
+  std::string challenge_id;
+  std::string challenge;  // bytes to sign
+  absl::Time expires_at;
+};
+
+struct ChallengeSignature {
+  std::string challenge_id;
+  std::string flow_id;
+  SignatureFormat format = SignatureFormat::kPkcs1Sha256;
+  std::string signature;
+  std::string certificate;  // DER or PEM; may be empty for CMS
+  std::vector<std::string> chain;
+};
+
+struct RemoteSignatureRequest {
+  std::string flow_id;
+  std::string method;      // kMethodSim | kMethodSmartCa
+  std::string subscriber;  // phone / SmartCA user id
+  std::string display_text;
+};
+
+struct RemoteSignatureStarted {
+  std::string transaction_id;
+  std::string verification_code;
+  absl::Time expires_at;
+};
+
+struct RemoteSignatureOutcome {
+  bool pending = true;
+  CertificateInfo certificate;  // when !pending
+};
+
+// Every call is for purpose REGISTRATION, bound to the registration flow id. Failures carry
+// sigverify's reasons (CERT_*, SIGNATURE_*, CHALLENGE_*, SIGNER_*).
+class SigverifyClient {
+ public:
+  virtual ~SigverifyClient() = default;
+  virtual absl::StatusOr<IssuedChallenge> IssueChallenge(const std::string& flow_id) = 0;
+  virtual absl::StatusOr<CertificateInfo> VerifyChallengeSignature(
+      const ChallengeSignature& s) = 0;
+  virtual absl::StatusOr<RemoteSignatureStarted> StartRemoteSignature(
+      const RemoteSignatureRequest& r) = 0;
+  virtual absl::StatusOr<RemoteSignatureOutcome> GetRemoteSignatureResult(
+      const std::string& transaction_id, const std::string& flow_id) = 0;
+};
+
+// ---- auth ----
+
+struct TokenInfo {
+  bool active = false;
+  std::string account_id;  // the token's subject
+};
+
+class AuthClient {
+ public:
+  virtual ~AuthClient() = default;
+  // active=false for an unknown, expired or revoked token.
+  virtual absl::StatusOr<TokenInfo> Introspect(const std::string& access_token) = 0;
 };
 
 // ---- otp ----

@@ -11,29 +11,10 @@
 #include "libs/validators/phone.h"
 #include "services/registration/domain/errors.h"
 #include "services/registration/domain/form.h"
+#include "services/registration/domain/peer_error.h"
 
 namespace dvc::registration {
 namespace {
-
-bool IsTransient(const absl::Status& s) {
-  return s.code() == absl::StatusCode::kUnavailable ||
-         s.code() == absl::StatusCode::kDeadlineExceeded;
-}
-
-// A peer's failure as answered to our client: transient ones become TEMPORARILY_UNAVAILABLE
-// (retry the step / ResumeFlow), the rest pass through unchanged; flow_id is always attached.
-absl::Status PeerError(const absl::Status& s, const std::string& flow_id, const char* what) {
-  if (IsTransient(s)) {
-    log::Warn("registration.peer_unavailable",
-              {{"flow_id", flow_id}, {"peer", what}, {"code", absl::StatusCodeToString(s.code())}});
-    return errors::TemporarilyUnavailable(flow_id);
-  }
-  if (s.code() == absl::StatusCode::kInternal || status::ReasonOf(s).empty()) {
-    log::Warn("registration.peer_error",
-              {{"flow_id", flow_id}, {"peer", what}, {"code", absl::StatusCodeToString(s.code())}});
-  }
-  return status::WithMetadata(s, "flow_id", flow_id);
-}
 
 // The otp service names the code field "code"; this API calls it "otp".
 absl::Status AsOtpField(absl::Status s) {
@@ -54,10 +35,12 @@ bool IsSixDigits(const std::string& s) {
 }  // namespace
 
 Registration::Registration(FlowStore* store, captcha::CaptchaChecker* captcha, IdvClient* idv,
-                           AccountsClient* accounts, OtpClient* otp, Clock* clock,
-                           crypto::Random* random, Options options)
+                           AccountsClient* accounts, OtpClient* otp, SigverifyClient* sigverify,
+                           AuthClient* auth, Clock* clock, crypto::Random* random,
+                           Options options)
     : store_(store), captcha_(captcha), idv_(idv), accounts_(accounts), otp_(otp),
-      clock_(clock), random_(random), options_(std::move(options)) {}
+      sigverify_(sigverify), auth_(auth), clock_(clock), random_(random),
+      options_(std::move(options)) {}
 
 absl::StatusOr<captcha::IssuedCaptcha> Registration::CreateCaptcha() { return captcha_->Issue(); }
 
@@ -123,6 +106,8 @@ absl::StatusOr<Flow> Registration::Resume(const std::string& flow_id) {
     if (f.state == FlowState::kSubscriberCheckPending || f.state == FlowState::kOtpSendPending) {
       return RunPending(f);
     }
+    if (f.state == FlowState::kSignatureStartPending) return RequestSignature(f);
+    if (f.state == FlowState::kDuplicateCheckPending) return RunDuplicateCheck(f);
     return {false, absl::OkStatus()};  // nothing pending: the flow as it stands
   });
 }
@@ -219,13 +204,20 @@ absl::StatusOr<Flow> Registration::SetPassword(const std::string& flow_id,
 }
 
 absl::StatusOr<Flow> Registration::RunStep(const std::string& flow_id,
-                                           const std::function<StepResult(Flow&)>& step) {
+                                           const std::function<StepResult(Flow&)>& step,
+                                           bool replay_completed) {
   if (flow_id.empty()) return errors::FlowIdRequired();
   if (!LooksLikeUuid(flow_id)) return errors::FlowNotFound();
   Flow out;
   absl::Status s = store_->WithLockedFlow(flow_id, [&](Flow* flow) -> StepResult {
     if (flow == nullptr) return {false, errors::FlowNotFound()};
-    if (flow->state == FlowState::kCompleted) return {false, errors::FlowCompleted()};
+    if (flow->state == FlowState::kCompleted) {
+      if (!replay_completed || !IsCertificateMethod(flow->method)) {
+        return {false, errors::FlowCompleted()};
+      }
+      out = *flow;
+      return {false, absl::OkStatus()};
+    }
     if (flow->state == FlowState::kFailed) return {false, errors::FlowFailed(flow->failure_reason)};
     const absl::Time now = clock_->Now();
     if (now >= flow->expires_at) return {false, errors::FlowExpired()};
@@ -288,6 +280,8 @@ StepResult Registration::Fail(Flow& f, const std::string& reason, absl::Status e
   f.state = FlowState::kFailed;
   f.failure_reason = reason;
   f.applicant = Applicant{};  // a refused flow keeps no personal data
+  f.cert.certificate.reset();
+  f.cert.subscriber.clear();
   log::Info("registration.flow_failed", {{"flow_id", f.flow_id}, {"reason", reason}});
   return {true, std::move(error)};
 }

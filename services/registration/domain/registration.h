@@ -10,15 +10,33 @@
 // unknown flow, completed, failed, expired, wrong state. Steps on one flow are serialised by the
 // store (FlowStore::WithLockedFlow); every call to another service carries an idempotency key
 // derived from the flow id, so retries never send two OTPs or create two accounts.
+//
+// The certificate flows (REG-3 SIM, REG-4 USB, REG-6 SmartCA; citizens, businesses, agencies)
+// use the same flows, store and checks (certificate_flow.cc):
+//
+//   StartCertificateRegistration: captcha → form → flow persisted (SIGNATURE_START_PENDING)
+//     → USB: sigverify IssueChallenge → SIGNATURE_REQUIRED (the challenge to sign)
+//     → SIM / SmartCA: sigverify StartRemoteSignature → SIGNATURE_PENDING (verification code)
+//   SubmitCertificateSignature (USB) / PollCertificateSignature (SIM, SmartCA)
+//     → subject kind vs certificate (SUB-1..3) → DUPLICATE_CHECK_PENDING → duplicate check
+//     → REVIEW (certificate data shown) or EXISTING_ACCOUNT (guidance; nothing created)
+//   A failed signature or mismatching certificate clears the used request: RenewChallenge
+//   issues a new one (at most kMaxSignatureRequests per flow).
+//   CompleteCertificateRegistration (REVIEW) → accounts CreateCertificateAccount (IAL3) → COMPLETED
+//   LinkCertificate (EXISTING_ACCOUNT, the holder's access token) → accounts AddCertificate
+//     → COMPLETED.  Replaying Complete / Link on a completed flow answers the same account.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "libs/captcha_issuer/captcha_issuer.h"
 #include "libs/clock/clock.h"
 #include "libs/crypto/random.h"
+#include "services/registration/domain/certificate.h"
 #include "services/registration/domain/flow.h"
 #include "services/registration/domain/ports.h"
 
@@ -36,6 +54,20 @@ struct StartMobileInput {
   std::string request_id;  // optional idempotency key
 };
 
+struct CertificateSignatureInput {
+  std::string flow_id;
+  std::optional<SignatureFormat> format;  // nullopt = not given
+  std::string signature;
+  std::string certificate;  // DER or PEM; optional for CMS
+  std::vector<std::string> chain;
+};
+
+struct CompleteCertificateInput {
+  std::string flow_id;
+  std::string email;  // required for a business
+  std::string phone;  // optional contact phone
+};
+
 struct Options {
   absl::Duration flow_ttl = absl::Minutes(30);
   // Key of the keyed blind index of the id number (the OTP subject); not an encryption key.
@@ -46,13 +78,16 @@ inline constexpr char kOtpPurpose[] = "REGISTRATION";
 inline constexpr char kMethodMobile[] = "MOBILE";
 inline constexpr char kVerificationSourceTelco[] = "TELCO";
 inline constexpr int kMobileIal = 2;
+inline constexpr int kCertificateIal = 3;
+// Challenges / remote signing requests one flow may issue (the first one included).
+inline constexpr int kMaxSignatureRequests = 5;
 
 class Registration final {
  public:
   // All pointers must outlive the object.
   Registration(FlowStore* store, captcha::CaptchaChecker* captcha, IdvClient* idv,
-               AccountsClient* accounts, OtpClient* otp, Clock* clock, crypto::Random* random,
-               Options options);
+               AccountsClient* accounts, OtpClient* otp, SigverifyClient* sigverify,
+               AuthClient* auth, Clock* clock, crypto::Random* random, Options options);
 
   absl::StatusOr<captcha::IssuedCaptcha> CreateCaptcha();
   absl::StatusOr<Flow> StartMobile(const StartMobileInput& in);
@@ -63,21 +98,39 @@ class Registration final {
   absl::StatusOr<Flow> SetPassword(const std::string& flow_id, const std::string& password,
                                    const std::string& confirmation);
 
+  // ---- certificate flows (certificate_flow.cc) ----
+  absl::StatusOr<Flow> StartCertificate(const StartCertificateInput& in);
+  absl::StatusOr<Flow> SubmitCertificateSignature(const CertificateSignatureInput& in);
+  absl::StatusOr<Flow> PollCertificateSignature(const std::string& flow_id);
+  absl::StatusOr<Flow> RenewChallenge(const std::string& flow_id);
+  absl::StatusOr<Flow> CompleteCertificate(const CompleteCertificateInput& in);
+  absl::StatusOr<Flow> LinkCertificate(const std::string& flow_id,
+                                       const std::string& access_token);
+
  private:
   // Runs `step` on the locked flow after the common checks (exists, not completed, not failed,
-  // not expired); returns the flow as saved.
+  // not expired); returns the flow as saved. With `replay_completed`, a completed flow is
+  // answered as it stands (idempotent final steps) instead of FLOW_COMPLETED.
   absl::StatusOr<Flow> RunStep(const std::string& flow_id,
-                               const std::function<StepResult(Flow&)>& step);
+                               const std::function<StepResult(Flow&)>& step,
+                               bool replay_completed = false);
   // The pending checks (telco → duplicate → OTP), from wherever the flow stands.
   StepResult RunPending(Flow& flow);
   StepResult Fail(Flow& flow, const std::string& reason, absl::Status error);
   absl::StatusOr<Flow> ReplayStart(const Flow& existing, const std::string& id_index);
+  // Certificate flows: issues a challenge (USB) or starts a remote signature (SIM/SmartCA).
+  StepResult RequestSignature(Flow& flow);
+  // A verified certificate: subject kind check, then the duplicate check.
+  StepResult AcceptCertificate(Flow& flow, CertificateInfo certificate);
+  StepResult RunDuplicateCheck(Flow& flow);
 
   FlowStore* store_;
   captcha::CaptchaChecker* captcha_;
   IdvClient* idv_;
   AccountsClient* accounts_;
   OtpClient* otp_;
+  SigverifyClient* sigverify_;
+  AuthClient* auth_;
   Clock* clock_;
   crypto::Random* random_;
   Options options_;

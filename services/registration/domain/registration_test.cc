@@ -39,8 +39,9 @@ class RegistrationTest : public ::testing::Test {
  protected:
   RegistrationTest()
       : otp_(&clock_),
-        reg_(&store_, &captcha_, &idv_, &accounts_, &otp_, &clock_, &random_,
-             Options{absl::Minutes(30), kIndexKey}) {}
+        sigverify_(&clock_),
+        reg_(&store_, &captcha_, &idv_, &accounts_, &otp_, &sigverify_, &auth_, &clock_,
+             &random_, Options{absl::Minutes(30), kIndexKey}) {}
 
   StartMobileInput Form() {
     auto c = captcha_.Issue();
@@ -72,6 +73,8 @@ class RegistrationTest : public ::testing::Test {
   testing::FakeIdv idv_;
   testing::FakeAccounts accounts_;
   testing::FakeOtp otp_;
+  testing::FakeSigverify sigverify_;
+  testing::FakeAuth auth_;
   Registration reg_;
 };
 

@@ -213,10 +213,166 @@ class FakeAccounts final : public AccountsClient {
     return out;
   }
 
-  // Test helpers.
-  void AddExisting(const std::string& id_number) {
+  absl::StatusOr<std::optional<std::string>> LookupAccountId(const AccountKey& key) override {
     std::lock_guard<std::mutex> l(mu_);
-    by_id_number_[id_number] = "existing";
+    ++lookup_calls_;
+    lookups_.push_back(key);
+    if (!lookup_errors_.empty()) {
+      absl::Status s = lookup_errors_.front();
+      lookup_errors_.pop_front();
+      return s;
+    }
+    auto it = keys_.find(KeyOf(key));
+    if (it == keys_.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  }
+
+  absl::StatusOr<CreatedAccount> CreateCertificateAccount(const NewCertificateAccount& a) override {
+    std::lock_guard<std::mutex> l(mu_);
+    ++create_calls_;
+    if (!create_errors_.empty()) {
+      absl::Status s = create_errors_.front();
+      create_errors_.pop_front();
+      return s;
+    }
+    CreatedAccount out;
+    auto by_req = by_request_.find(a.request_id);
+    if (by_req != by_request_.end()) {
+      out.account_id = by_req->second;
+      out.ial = a.ial;
+    } else {
+      std::vector<std::string> keys = KeysOf(a);
+      for (const auto& k : keys) {
+        if (keys_.count(k)) {
+          return status::AlreadyExists("ACCOUNT_EXISTS", "", "Đã tồn tại.", "Exists.");
+        }
+      }
+      if (fingerprints_.count(a.credential.fingerprint_sha256)) {
+        return status::AlreadyExists("CERTIFICATE_ALREADY_REGISTERED", "certificate",
+                                     "Chứng thư đã đăng ký.", "Certificate registered.");
+      }
+      out.account_id = absl::StrCat("00000000-0000-4000-9000-", 100000000000 + ++next_);
+      out.ial = a.ial;
+      cert_accounts_[out.account_id] = a;
+      by_request_[a.request_id] = out.account_id;
+      for (const auto& k : keys) keys_[k] = out.account_id;
+      fingerprints_[a.credential.fingerprint_sha256] = out.account_id;
+    }
+    if (lose_next_response_) {
+      lose_next_response_ = false;
+      return absl::DeadlineExceededError("deadline exceeded");
+    }
+    return out;
+  }
+
+  absl::StatusOr<CreatedAccount> AddCertificate(const CertificateLink& link) override {
+    std::lock_guard<std::mutex> l(mu_);
+    ++add_calls_;
+    if (!add_errors_.empty()) {
+      absl::Status s = add_errors_.front();
+      add_errors_.pop_front();
+      return s;
+    }
+    if (!existing_ids_.count(link.account_id) && !cert_accounts_.count(link.account_id)) {
+      return status::NotFound("ACCOUNT_NOT_FOUND", "account_id", "Không tìm thấy.", "Not found.");
+    }
+    if (!links_.count(link.request_id)) {
+      links_[link.request_id] = link;
+      fingerprints_[link.credential.fingerprint_sha256] = link.account_id;
+    }
+    CreatedAccount out;
+    out.account_id = link.account_id;
+    out.ial = 3;
+    return out;
+  }
+
+  // Test helpers.
+  void AddExisting(const std::string& id_number, const std::string& account_id = "existing") {
+    std::lock_guard<std::mutex> l(mu_);
+    by_id_number_[id_number] = account_id;
+    AccountKey k;
+    k.kind = SubjectKind::kCitizen;
+    k.id_number = id_number;
+    keys_[KeyOf(k)] = account_id;
+    existing_ids_.insert(account_id);
+  }
+  // The account holding a CCCD/CMND ("" when none).
+  std::string AccountIdOf(const std::string& id_number) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = by_id_number_.find(id_number);
+    return it == by_id_number_.end() ? "" : it->second;
+  }
+  void AddExistingKey(const AccountKey& key, const std::string& account_id) {
+    std::lock_guard<std::mutex> l(mu_);
+    keys_[KeyOf(key)] = account_id;
+    existing_ids_.insert(account_id);
+  }
+  void PushLookupError(absl::Status s) {
+    std::lock_guard<std::mutex> l(mu_);
+    lookup_errors_.push_back(std::move(s));
+  }
+  void PushAddCertificateError(absl::Status s) {
+    std::lock_guard<std::mutex> l(mu_);
+    add_errors_.push_back(std::move(s));
+  }
+  int cert_accounts_created() {
+    std::lock_guard<std::mutex> l(mu_);
+    return static_cast<int>(cert_accounts_.size());
+  }
+  std::optional<NewCertificateAccount> CertRequest(const std::string& account_id) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = cert_accounts_.find(account_id);
+    if (it == cert_accounts_.end()) return std::nullopt;
+    return it->second;
+  }
+  std::map<std::string, CertificateLink> links() {
+    std::lock_guard<std::mutex> l(mu_);
+    return links_;
+  }
+  int add_calls() {
+    std::lock_guard<std::mutex> l(mu_);
+    return add_calls_;
+  }
+  int lookup_calls() {
+    std::lock_guard<std::mutex> l(mu_);
+    return lookup_calls_;
+  }
+  std::vector<AccountKey> lookups() {
+    std::lock_guard<std::mutex> l(mu_);
+    return lookups_;
+  }
+
+  static std::string KeyOf(const AccountKey& k) {
+    switch (k.kind) {
+      case SubjectKind::kCitizen: return "citizen:" + k.id_number;
+      case SubjectKind::kBusiness: return "business:" + k.mst;
+      case SubjectKind::kAgency: return "agency:" + k.unit_code + "|" + k.official_cccd;
+    }
+    return "";
+  }
+  static std::vector<std::string> KeysOf(const NewCertificateAccount& a) {
+    AccountKey k;
+    k.kind = a.kind;
+    std::vector<std::string> out;
+    switch (a.kind) {
+      case SubjectKind::kCitizen:
+        for (const std::string* id : {&a.citizen.cccd, &a.citizen.cmnd}) {
+          if (id->empty()) continue;
+          k.id_number = *id;
+          out.push_back(KeyOf(k));
+        }
+        break;
+      case SubjectKind::kBusiness:
+        k.mst = a.business.mst;
+        out.push_back(KeyOf(k));
+        break;
+      case SubjectKind::kAgency:
+        k.unit_code = a.agency.unit_code;
+        k.official_cccd = a.agency.official_cccd;
+        out.push_back(KeyOf(k));
+        break;
+    }
+    return out;
   }
   void PushExistsError(absl::Status s) {
     std::lock_guard<std::mutex> l(mu_);
@@ -258,11 +414,256 @@ class FakeAccounts final : public AccountsClient {
   std::map<std::string, Stored> accounts_;
   std::map<std::string, std::string> by_request_;
   std::map<std::string, std::string> by_id_number_;
-  std::deque<absl::Status> exists_errors_, create_errors_;
+  std::map<std::string, std::string> keys_;          // KeyOf → account id
+  std::map<std::string, std::string> fingerprints_;  // certificate → account id
+  std::set<std::string> existing_ids_;
+  std::map<std::string, NewCertificateAccount> cert_accounts_;
+  std::map<std::string, CertificateLink> links_;  // by request id
+  std::vector<AccountKey> lookups_;
+  std::deque<absl::Status> exists_errors_, create_errors_, lookup_errors_, add_errors_;
   bool lose_next_response_ = false;
   int next_ = 0;
   int create_calls_ = 0;
   int exists_calls_ = 0;
+  int lookup_calls_ = 0;
+  int add_calls_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// sigverify: certificates are registered by the test under an opaque "DER" string (USB) or a
+// subscriber (SIM / SmartCA). A valid signature over a challenge is "signed:" + the challenge.
+// Challenges are single use (consumed by any verification), bound to the flow, and expire.
+class FakeSigverify final : public SigverifyClient {
+ public:
+  explicit FakeSigverify(Clock* clock) : clock_(clock) {}
+
+  absl::StatusOr<IssuedChallenge> IssueChallenge(const std::string& flow_id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    ++issue_calls_;
+    if (!issue_errors_.empty()) {
+      absl::Status s = issue_errors_.front();
+      issue_errors_.pop_front();
+      return s;
+    }
+    IssuedChallenge c;
+    c.challenge_id = absl::StrCat("chal-", ++next_);
+    c.challenge = absl::StrCat("DVC REGISTRATION ", c.challenge_id, " ", flow_id);
+    c.expires_at = clock_->Now() + absl::Minutes(5);
+    challenges_[c.challenge_id] = Challenge{flow_id, c.challenge, c.expires_at, false};
+    return c;
+  }
+
+  absl::StatusOr<CertificateInfo> VerifyChallengeSignature(const ChallengeSignature& s) override {
+    std::lock_guard<std::mutex> l(mu_);
+    ++verify_calls_;
+    last_signature_ = s;
+    auto it = challenges_.find(s.challenge_id);
+    if (it == challenges_.end() || it->second.flow_id != s.flow_id) {
+      return status::NotFound("CHALLENGE_NOT_FOUND", "challenge_id", "Không thấy.", "Not found.");
+    }
+    Challenge& c = it->second;
+    if (c.used) {
+      return status::FailedPrecondition("CHALLENGE_USED", "challenge_id", "Đã dùng.", "Used.");
+    }
+    c.used = true;  // one attempt per challenge, whatever the outcome
+    if (!verify_errors_.empty()) {
+      absl::Status e = verify_errors_.front();
+      verify_errors_.pop_front();
+      return e;
+    }
+    if (clock_->Now() >= c.expires_at) {
+      return status::FailedPrecondition("CHALLENGE_EXPIRED", "challenge_id", "Hết hạn.",
+                                        "Expired.");
+    }
+    auto cert = certs_.find(s.certificate);
+    if (cert == certs_.end()) {
+      return status::InvalidArgument("CERT_MALFORMED", "certificate", "Hỏng.", "Malformed.");
+    }
+    if (!cert->second.ok()) return cert->second.status();
+    if (s.signature != "signed:" + c.text) {
+      return status::InvalidArgument("SIGNATURE_INVALID", "signature", "Sai chữ ký.",
+                                     "Bad signature.");
+    }
+    CertificateInfo info = *cert->second;
+    info.method = "USB";
+    return info;
+  }
+
+  absl::StatusOr<RemoteSignatureStarted> StartRemoteSignature(
+      const RemoteSignatureRequest& r) override {
+    std::lock_guard<std::mutex> l(mu_);
+    ++start_calls_;
+    starts_.push_back(r);
+    if (!start_errors_.empty()) {
+      absl::Status s = start_errors_.front();
+      start_errors_.pop_front();
+      return s;
+    }
+    auto cert = remote_certs_.find(r.subscriber);
+    if (cert == remote_certs_.end()) {
+      return status::FailedPrecondition("SIGNER_NO_CERTIFICATE", "", "Không có chứng thư.",
+                                        "No certificate.");
+    }
+    RemoteSignatureStarted out;
+    out.transaction_id = absl::StrCat("tx-", ++next_);
+    out.verification_code = absl::StrCat(1000 + next_);
+    out.expires_at = clock_->Now() + absl::Minutes(2);
+    Transaction t;
+    t.flow_id = r.flow_id;
+    t.method = r.method;
+    t.certificate = cert->second;
+    transactions_[out.transaction_id] = t;
+    last_transaction_ = out.transaction_id;
+    return out;
+  }
+
+  absl::StatusOr<RemoteSignatureOutcome> GetRemoteSignatureResult(
+      const std::string& transaction_id, const std::string& flow_id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    ++poll_calls_;
+    if (!poll_errors_.empty()) {
+      absl::Status s = poll_errors_.front();
+      poll_errors_.pop_front();
+      return s;
+    }
+    auto it = transactions_.find(transaction_id);
+    if (it == transactions_.end() || it->second.flow_id != flow_id) {
+      return status::NotFound("TRANSACTION_NOT_FOUND", "transaction_id", "Không thấy.",
+                              "Not found.");
+    }
+    Transaction& t = it->second;
+    if (!t.outcome.ok()) return t.outcome;
+    RemoteSignatureOutcome out;
+    out.pending = !t.confirmed;
+    if (t.confirmed) {
+      if (!t.certificate.ok()) return t.certificate.status();
+      out.certificate = *t.certificate;
+      out.certificate.method = t.method;
+    }
+    return out;
+  }
+
+  // Test helpers.
+  void AddCertificate(const std::string& der, absl::StatusOr<CertificateInfo> info) {
+    std::lock_guard<std::mutex> l(mu_);
+    certs_[der] = std::move(info);
+  }
+  void AddRemote(const std::string& subscriber, absl::StatusOr<CertificateInfo> info) {
+    std::lock_guard<std::mutex> l(mu_);
+    remote_certs_[subscriber] = std::move(info);
+  }
+  // The user confirms (PIN) on the phone / in the app.
+  void ConfirmLast() {
+    std::lock_guard<std::mutex> l(mu_);
+    transactions_[last_transaction_].confirmed = true;
+  }
+  // The transaction ends with this error (e.g. SIGNER_USER_CANCELLED).
+  void EndLast(absl::Status s) {
+    std::lock_guard<std::mutex> l(mu_);
+    transactions_[last_transaction_].outcome = std::move(s);
+  }
+  void PushIssueError(absl::Status s) {
+    std::lock_guard<std::mutex> l(mu_);
+    issue_errors_.push_back(std::move(s));
+  }
+  void PushVerifyError(absl::Status s) {
+    std::lock_guard<std::mutex> l(mu_);
+    verify_errors_.push_back(std::move(s));
+  }
+  void PushStartError(absl::Status s) {
+    std::lock_guard<std::mutex> l(mu_);
+    start_errors_.push_back(std::move(s));
+  }
+  void PushPollError(absl::Status s) {
+    std::lock_guard<std::mutex> l(mu_);
+    poll_errors_.push_back(std::move(s));
+  }
+  int issue_calls() {
+    std::lock_guard<std::mutex> l(mu_);
+    return issue_calls_;
+  }
+  int verify_calls() {
+    std::lock_guard<std::mutex> l(mu_);
+    return verify_calls_;
+  }
+  int start_calls() {
+    std::lock_guard<std::mutex> l(mu_);
+    return start_calls_;
+  }
+  int poll_calls() {
+    std::lock_guard<std::mutex> l(mu_);
+    return poll_calls_;
+  }
+  std::vector<RemoteSignatureRequest> starts() {
+    std::lock_guard<std::mutex> l(mu_);
+    return starts_;
+  }
+  ChallengeSignature last_signature() {
+    std::lock_guard<std::mutex> l(mu_);
+    return last_signature_;
+  }
+
+ private:
+  struct Challenge {
+    std::string flow_id, text;
+    absl::Time expires_at;
+    bool used = false;
+  };
+  struct Transaction {
+    std::string flow_id, method;
+    absl::StatusOr<CertificateInfo> certificate;
+    bool confirmed = false;
+    absl::Status outcome;
+  };
+  Clock* clock_;
+  std::mutex mu_;
+  std::map<std::string, Challenge> challenges_;
+  std::map<std::string, Transaction> transactions_;
+  std::map<std::string, absl::StatusOr<CertificateInfo>> certs_, remote_certs_;
+  std::deque<absl::Status> issue_errors_, verify_errors_, start_errors_, poll_errors_;
+  std::vector<RemoteSignatureRequest> starts_;
+  ChallengeSignature last_signature_;
+  std::string last_transaction_;
+  int next_ = 0;
+  int issue_calls_ = 0, verify_calls_ = 0, start_calls_ = 0, poll_calls_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+class FakeAuth final : public AuthClient {
+ public:
+  absl::StatusOr<TokenInfo> Introspect(const std::string& token) override {
+    std::lock_guard<std::mutex> l(mu_);
+    ++calls_;
+    if (!errors_.empty()) {
+      absl::Status s = errors_.front();
+      errors_.pop_front();
+      return s;
+    }
+    TokenInfo out;
+    auto it = tokens_.find(token);
+    if (it == tokens_.end()) return out;
+    out.active = true;
+    out.account_id = it->second;
+    return out;
+  }
+  void AddToken(const std::string& token, const std::string& account_id) {
+    std::lock_guard<std::mutex> l(mu_);
+    tokens_[token] = account_id;
+  }
+  void PushError(absl::Status s) {
+    std::lock_guard<std::mutex> l(mu_);
+    errors_.push_back(std::move(s));
+  }
+  int calls() {
+    std::lock_guard<std::mutex> l(mu_);
+    return calls_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::string> tokens_;
+  std::deque<absl::Status> errors_;
+  int calls_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -421,5 +822,67 @@ class FakeOtp final : public OtpClient {
   int sms_sent_ = 0;
   int send_calls_ = 0;
 };
+
+// ---------------------------------------------------------------------------------------------
+// Verified certificates as sigverify describes them (identity values valid per libs/validators).
+namespace certs {
+
+inline CertificateInfo Base(const std::string& fingerprint) {
+  CertificateInfo c;
+  c.fingerprint_sha256 = fingerprint;
+  c.serial_hex = "0a1b2c3d";
+  c.issuer_common_name = "VNPT Certification Authority (TEST)";
+  c.not_before = absl::FromUnixSeconds(1790000000);
+  c.not_after = absl::FromUnixSeconds(1850000000);
+  return c;
+}
+inline CertificateInfo Citizen() {
+  CertificateInfo c = Base(std::string(64, 'a'));
+  c.kind = "PERSON";
+  c.subject = "CN=Nguyễn Văn An,UID=CCCD:001090012345,C=VN";
+  c.common_name = "Nguyễn Văn An";
+  c.cccd = "001090012345";
+  return c;
+}
+inline CertificateInfo Business() {
+  CertificateInfo c = Base(std::string(64, 'b'));
+  c.kind = "BUSINESS";
+  c.common_name = "CÔNG TY CỔ PHẦN AN BÌNH";
+  c.organization = "Công ty Cổ phần An Bình";
+  c.locality = "Cầu Giấy";
+  c.state = "Hà Nội";
+  c.email = "ketoan@anbinh.vn";
+  c.mst = "0100686209";
+  return c;
+}
+// A branch: MST-branch and the representative's CCCD (two UIDs).
+inline CertificateInfo Branch() {
+  CertificateInfo c = Base(std::string(64, 'c'));
+  c.kind = "BUSINESS";
+  c.common_name = "Chi nhánh Đà Nẵng, Công ty Cổ phần An Bình";
+  c.mst = "0100686209-199";
+  c.cccd = "048190001122";
+  return c;
+}
+inline CertificateInfo Official() {
+  CertificateInfo c = Base(std::string(64, 'd'));
+  c.kind = "PERSON";
+  c.issuer_common_name = "CA phục vụ các cơ quan Nhà nước G2 (TEST)";
+  c.government_anchor = true;
+  c.common_name = "Trần Thị Bình";
+  c.organization = "Văn phòng Chính phủ";
+  c.organizational_unit = "Cục Kiểm soát thủ tục hành chính";
+  c.cccd = "079185004321";
+  return c;
+}
+inline CertificateInfo Seal() {
+  CertificateInfo c = Base(std::string(64, 'e'));
+  c.kind = "SEAL";
+  c.common_name = "Công ty Cổ phần An Bình";
+  c.organization = "Công ty Cổ phần An Bình";
+  return c;
+}
+
+}  // namespace certs
 
 }  // namespace dvc::registration::testing

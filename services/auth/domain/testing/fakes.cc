@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libs/status/errors.h"
 
@@ -177,6 +178,12 @@ std::optional<ThrottleState> FakeAuthStore::Throttle(const std::string& key) con
   return it->second;
 }
 
+int FakeAuthStore::WindowCount(const std::string& key, absl::Time window_start) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = windows_.find({key, absl::ToUnixSeconds(window_start)});
+  return it == windows_.end() ? 0 : it->second;
+}
+
 std::vector<LoginRecord> FakeAuthStore::AllRecords() const {
   std::lock_guard<std::mutex> l(mu_);
   return records_;
@@ -217,6 +224,36 @@ absl::StatusOr<std::optional<std::string>> FakeAccounts::FindAccountId(
   auto it = accounts_.find(id_number);
   if (it == accounts_.end()) return std::optional<std::string>();
   return std::optional<std::string>(it->second.account_id);
+}
+
+absl::StatusOr<CertificateHolder> FakeAccounts::FindByCertificate(const std::string& fingerprint) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!fail_.ok()) return fail_;
+  CertificateHolder h;
+  auto it = certificates_.find(fingerprint);
+  if (it == certificates_.end()) return h;
+  for (const auto& [id_number, a] : accounts_) {
+    if (a.account_id != it->second.first) continue;
+    h.found = true;
+    h.account_id = a.account_id;
+    h.status = a.status;
+    h.ial = a.ial;
+    h.method = it->second.second;
+  }
+  return h;
+}
+
+void FakeAccounts::AddCertificate(const std::string& fingerprint, const std::string& account_id,
+                                  const std::string& method) {
+  std::lock_guard<std::mutex> l(mu_);
+  certificates_[fingerprint] = {account_id, method};
+}
+
+void FakeAccounts::SetStatus(const std::string& account_id, AccountStatus status) {
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& [id_number, a] : accounts_) {
+    if (a.account_id == account_id) a.status = status;
+  }
 }
 
 int FakeAccounts::verify_calls() const {
@@ -278,6 +315,98 @@ absl::StatusOr<std::string> FakeOtp::Verify(const std::string& challenge_id,
 std::vector<SentOtp> FakeOtp::sent() const {
   std::lock_guard<std::mutex> l(mu_);
   return sent_;
+}
+
+// ---- FakeSigverify -----------------------------------------------------------------------------
+
+absl::StatusOr<SignatureChallenge> FakeSigverify::IssueLoginChallenge(const std::string& flow_id) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::string id = absl::StrCat("chal-", ++next_);
+  challenges_[id] = Challenge{flow_id, false};
+  return SignatureChallenge{id, absl::StrCat("DVC LOGIN ", id, " ", flow_id),
+                            clock_->Now() + absl::Minutes(5)};
+}
+
+absl::StatusOr<VerifiedSigner> FakeSigverify::VerifyLoginSignature(const ChallengeSignature& sig) {
+  std::lock_guard<std::mutex> l(mu_);
+  ++verify_calls_;
+  auto it = challenges_.find(sig.challenge_id);
+  if (it == challenges_.end() || it->second.flow_id != sig.flow_id) {
+    return status::NotFound("CHALLENGE_NOT_FOUND", "challenge_id", "x", "x");
+  }
+  if (it->second.used) {
+    return status::FailedPrecondition("CHALLENGE_USED", "challenge_id", "Đã dùng.",
+                                      "The challenge was already used.");
+  }
+  it->second.used = true;
+  if (!verify_error_.ok()) {
+    absl::Status s = verify_error_;
+    verify_error_ = absl::OkStatus();
+    return s;
+  }
+  if (!absl::StartsWith(sig.signature, "sig:")) {
+    return status::InvalidArgument("SIGNATURE_INVALID", "signature", "Chữ ký không hợp lệ.",
+                                   "The signature is invalid.");
+  }
+  return VerifiedSigner{sig.signature.substr(4), "USB"};
+}
+
+absl::StatusOr<RemoteSignatureStarted> FakeSigverify::StartRemoteLogin(
+    const std::string& flow_id, RemoteProvider provider, const std::string& subscriber,
+    const std::string& display_text) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!start_error_.ok()) return start_error_;
+  std::string id = absl::StrCat("tx-", ++next_);
+  transactions_[id] =
+      Transaction{flow_id, provider == RemoteProvider::kSim ? "SIM" : "SMARTCA", "",
+                  absl::OkStatus()};
+  started_.push_back({flow_id, id, subscriber, display_text, provider});
+  return RemoteSignatureStarted{id, "4821", clock_->Now() + absl::Minutes(2)};
+}
+
+absl::StatusOr<RemoteSignatureOutcome> FakeSigverify::GetRemoteLoginResult(
+    const std::string& transaction_id, const std::string& flow_id) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = transactions_.find(transaction_id);
+  if (it == transactions_.end() || it->second.flow_id != flow_id) {
+    return status::NotFound("TRANSACTION_NOT_FOUND", "transaction_id", "x", "x");
+  }
+  if (!it->second.failure.ok()) return it->second.failure;
+  RemoteSignatureOutcome out;
+  if (it->second.fingerprint.empty()) return out;
+  out.pending = false;
+  out.signer = VerifiedSigner{it->second.fingerprint, it->second.method};
+  return out;
+}
+
+void FakeSigverify::Confirm(const std::string& transaction_id, const std::string& fingerprint) {
+  std::lock_guard<std::mutex> l(mu_);
+  transactions_[transaction_id].fingerprint = fingerprint;
+}
+
+void FakeSigverify::Fail(const std::string& transaction_id, absl::Status s) {
+  std::lock_guard<std::mutex> l(mu_);
+  transactions_[transaction_id].failure = std::move(s);
+}
+
+void FakeSigverify::set_verify_error(absl::Status s) {
+  std::lock_guard<std::mutex> l(mu_);
+  verify_error_ = std::move(s);
+}
+
+void FakeSigverify::set_start_error(absl::Status s) {
+  std::lock_guard<std::mutex> l(mu_);
+  start_error_ = std::move(s);
+}
+
+std::vector<FakeSigverify::Started> FakeSigverify::started() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return started_;
+}
+
+int FakeSigverify::verify_calls() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return verify_calls_;
 }
 
 // ---- FakeCaptcha -----------------------------------------------------------------------------

@@ -41,6 +41,8 @@ class FakeAuthStore final : public AuthStore {
   int session_state_queries() const;
   std::optional<ThrottleState> Throttle(const std::string& key) const;
   std::vector<LoginRecord> AllRecords() const;
+  // The count of a rate window (0 when never incremented).
+  int WindowCount(const std::string& key, absl::Time window_start) const;
   // Revokes directly (as another replica would).
   void RevokeSession(const std::string& session_id, absl::Time now);
   void set_fail_session_state(bool fail) { fail_session_state_ = fail; }
@@ -81,12 +83,19 @@ class FakeAccounts final : public AccountsPort {
   absl::StatusOr<PasswordVerdict> VerifyPassword(const std::string& id_number,
                                                  const std::string& password) override;
   absl::StatusOr<std::optional<std::string>> FindAccountId(const std::string& id_number) override;
+  absl::StatusOr<CertificateHolder> FindByCertificate(const std::string& fingerprint) override;
+  // Registers a certificate (lower-case hex fingerprint) to an account added with Add (by its
+  // account id), with `method`.
+  void AddCertificate(const std::string& fingerprint, const std::string& account_id,
+                      const std::string& method);
+  void SetStatus(const std::string& account_id, AccountStatus status);
   int verify_calls() const;
   void set_fail(absl::Status s);
 
  private:
   mutable std::mutex mu_;
   std::map<std::string, FakeAccount> accounts_;
+  std::map<std::string, std::pair<std::string, std::string>> certificates_;  // fp → (id, method)
   int verify_calls_ = 0;
   absl::Status fail_ = absl::OkStatus();
 };
@@ -117,6 +126,57 @@ class FakeOtp final : public OtpPort {
   std::map<std::string, std::pair<std::string, bool>> codes_;  // challenge → (code, used)
   std::string next_code_ = "123456";
   absl::Status send_error_ = absl::OkStatus();
+};
+
+// A sigverify that verifies nothing: a challenge signature is valid when `signature` is
+// "sig:<fingerprint>" (the fingerprint then is the signer's); each challenge is consumed by its
+// first verification. Remote transactions stay pending until Confirm / Fail.
+class FakeSigverify final : public SigverifyPort {
+ public:
+  explicit FakeSigverify(Clock* clock) : clock_(clock) {}
+  absl::StatusOr<SignatureChallenge> IssueLoginChallenge(const std::string& flow_id) override;
+  absl::StatusOr<VerifiedSigner> VerifyLoginSignature(const ChallengeSignature& sig) override;
+  absl::StatusOr<RemoteSignatureStarted> StartRemoteLogin(const std::string& flow_id,
+                                                          RemoteProvider provider,
+                                                          const std::string& subscriber,
+                                                          const std::string& display_text) override;
+  absl::StatusOr<RemoteSignatureOutcome> GetRemoteLoginResult(const std::string& transaction_id,
+                                                              const std::string& flow_id) override;
+
+  // The signer's certificate for the next remote transaction answer (by transaction id).
+  void Confirm(const std::string& transaction_id, const std::string& fingerprint);
+  void Fail(const std::string& transaction_id, absl::Status s);
+  // The next VerifyLoginSignature answers `s` (once), after consuming the challenge.
+  void set_verify_error(absl::Status s);
+  void set_start_error(absl::Status s);
+
+  struct Started {
+    std::string flow_id, transaction_id, subscriber, display_text;
+    RemoteProvider provider;
+  };
+  std::vector<Started> started() const;
+  int verify_calls() const;
+
+ private:
+  struct Challenge {
+    std::string flow_id;
+    bool used = false;
+  };
+  struct Transaction {
+    std::string flow_id;
+    std::string method;
+    std::string fingerprint;  // set when confirmed
+    absl::Status failure;
+  };
+  Clock* clock_;
+  mutable std::mutex mu_;
+  std::map<std::string, Challenge> challenges_;
+  std::map<std::string, Transaction> transactions_;
+  std::vector<Started> started_;
+  absl::Status verify_error_ = absl::OkStatus();
+  absl::Status start_error_ = absl::OkStatus();
+  int verify_calls_ = 0;
+  int next_ = 0;
 };
 
 // Accepts answer "ok" for any non-empty id; each id works once.

@@ -1,0 +1,382 @@
+// End to end: the sigverify service in the running stack, against the test PKI (tools/pki) with
+// its real OCSP responders and CRLs, USB keys held in SoftHSM2 and signed through PKCS#11 (the
+// plug-in's role, tools/usb_signer), the MSSP simulator (ETSI TS 102 204) and the SmartCA
+// simulator. Every certificate in the PKI's manifest is tried, with the outcome it declares.
+#include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "libs/jwt/json.h"
+#include "libs/server/call.h"
+#include "protos/dvc/sigverify/v1/sigverify.grpc.pb.h"
+#include "tests/e2e/stack.h"
+#include "tools/usb_signer/pkcs11_token.h"
+
+namespace dvc::e2e {
+namespace {
+
+namespace pb = ::dvc::sigverify::v1;
+using usb_signer::Pkcs11Token;
+
+struct ManifestCert {
+  std::string name, cert_pem, issuer, kind, phone, smartca_user_id, token, expect;
+  std::vector<std::string> uids;
+  std::vector<std::string> chain_der;  // leaf first
+};
+
+struct Manifest {
+  std::map<std::string, ManifestCert> certs;
+  std::map<std::string, std::string> token_pins;  // label → PIN
+  std::string module;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> PemToDers(const std::string& pem) {
+  std::vector<std::string> out;
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  while (X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+    unsigned char* der = nullptr;
+    const int n = i2d_X509(x, &der);
+    out.emplace_back(reinterpret_cast<char*>(der), n);
+    OPENSSL_free(der);
+    X509_free(x);
+  }
+  BIO_free(bio);
+  return out;
+}
+
+std::map<std::string, std::string> ObjectMembers(const std::string& raw) {
+  std::map<std::string, std::string> out;
+  auto obj = jwt::ParseFlatJson(raw);
+  if (!obj.ok()) return out;
+  for (const auto& [k, v] : obj->fields()) out[k] = *obj->GetRaw(k);
+  return out;
+}
+
+Manifest LoadManifest() {
+  Manifest m;
+  const std::string text = ReadFile(Env("PKI_MANIFEST"));
+  auto root = jwt::ParseFlatJson(text);
+  EXPECT_TRUE(root.ok()) << root.status();
+  if (!root.ok()) return m;
+  for (const auto& [name, raw] : ObjectMembers(*root->GetRaw("certs"))) {
+    auto c = jwt::ParseFlatJson(raw);
+    if (!c.ok()) continue;
+    ManifestCert mc;
+    mc.name = name;
+    mc.cert_pem = ReadFile(c->GetString("cert").value_or(""));
+    mc.issuer = c->GetString("issuer").value_or("");
+    mc.kind = c->GetString("kind").value_or("");
+    mc.phone = c->GetString("phone").value_or("");
+    mc.smartca_user_id = c->GetString("smartca_user_id").value_or("");
+    mc.token = c->GetString("token").value_or("");
+    mc.expect = c->GetString("expect").value_or("");
+    mc.uids = c->GetStringArray("uids").value_or(std::vector<std::string>{});
+    mc.chain_der = PemToDers(ReadFile(c->GetString("chain").value_or("")));
+    m.certs[name] = mc;
+  }
+  auto softhsm = jwt::ParseFlatJson(*root->GetRaw("softhsm"));
+  if (softhsm.ok()) {
+    m.module = softhsm->GetString("module").value_or("");
+    // tokens: an array of objects (the flat parser hands arrays back raw).
+    const std::string tokens = softhsm->GetRaw("tokens").value_or("[]");
+    static const std::regex kToken(
+        R"re("label"\s*:\s*"([^"]+)"\s*,\s*"pin"\s*:\s*"([^"]+)")re");
+    for (auto it = std::sregex_iterator(tokens.begin(), tokens.end(), kToken);
+         it != std::sregex_iterator(); ++it) {
+      m.token_pins[(*it)[1]] = (*it)[2];
+    }
+  }
+  return m;
+}
+
+const Manifest& TheManifest() {
+  static const Manifest* m = new Manifest(LoadManifest());
+  return *m;
+}
+
+pb::SubjectKind KindOf(const std::string& kind) {
+  if (kind == "person") return pb::SUBJECT_KIND_PERSON;
+  if (kind == "business") return pb::SUBJECT_KIND_BUSINESS;
+  if (kind == "agency") return pb::SUBJECT_KIND_AGENCY;
+  if (kind == "seal") return pb::SUBJECT_KIND_SEAL;
+  return pb::SUBJECT_KIND_UNSPECIFIED;
+}
+
+class SigverifyE2e : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    stub_ = pb::SigverifyService::NewStub(server::Dial(Env("SIGVERIFY_ADDR")));
+    ASSERT_FALSE(TheManifest().certs.empty()) << "no certificates in the PKI manifest";
+  }
+
+  pb::Challenge Issue(const std::string& flow) {
+    pb::IssueChallengeRequest req;
+    req.set_flow_id(flow);
+    req.set_purpose(pb::PURPOSE_REGISTRATION);
+    pb::Challenge c;
+    grpc::Status g = stub_->IssueChallenge(Ctx().get(), req, &c);
+    EXPECT_TRUE(g.ok()) << g.error_message();
+    return c;
+  }
+
+  // Signs `data` with the token key of manifest certificate `mc` through PKCS#11.
+  std::string TokenSign(const ManifestCert& mc, const std::string& data,
+                        usb_signer::SignatureFormat format) {
+    const Manifest& m = TheManifest();
+    auto token = Pkcs11Token::Open(m.module, mc.token, m.token_pins.at(mc.token));
+    EXPECT_TRUE(token.ok()) << token.status();
+    if (!token.ok()) return "";
+    for (const auto& c : (*token)->ListCertificates()) {
+      if (c.der == mc.chain_der.front()) {
+        auto sig = (*token)->Sign(c.id, data, format);
+        EXPECT_TRUE(sig.ok()) << sig.status();
+        return sig.ok() ? *sig : "";
+      }
+    }
+    ADD_FAILURE() << mc.name << " is not on token " << mc.token;
+    return "";
+  }
+
+  grpc::Status Verify(const std::string& flow, const pb::Challenge& c, pb::SignatureFormat format,
+                      const std::string& sig, const std::string& cert,
+                      const std::vector<std::string>& chain, pb::VerifiedCertificate* out) {
+    pb::VerifyChallengeSignatureRequest req;
+    req.set_challenge_id(c.challenge_id());
+    req.set_flow_id(flow);
+    req.set_purpose(pb::PURPOSE_REGISTRATION);
+    req.set_format(format);
+    req.set_signature(sig);
+    req.set_certificate(cert);
+    for (const auto& d : chain) req.add_chain(d);
+    return stub_->VerifyChallengeSignature(Ctx().get(), req, out);
+  }
+
+  // Starts a remote signature and polls until it is done or fails.
+  grpc::Status Remote(pb::RemoteProvider provider, const std::string& subscriber,
+                      pb::VerifiedCertificate* out, std::string* code = nullptr) {
+    const std::string flow = absl::StrCat("e2e-remote-", absl::ToUnixNanos(absl::Now()));
+    pb::StartRemoteSignatureRequest sreq;
+    sreq.set_flow_id(flow);
+    sreq.set_purpose(pb::PURPOSE_LOGIN);
+    sreq.set_provider(provider);
+    sreq.set_subscriber(subscriber);
+    pb::RemoteSignatureTransaction tx;
+    grpc::Status g = stub_->StartRemoteSignature(Ctx().get(), sreq, &tx);
+    if (!g.ok()) return g;
+    if (code != nullptr) *code = tx.verification_code();
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (absl::Now() < deadline) {
+      pb::GetRemoteSignatureResultRequest preq;
+      preq.set_transaction_id(tx.transaction_id());
+      preq.set_flow_id(flow);
+      preq.set_purpose(pb::PURPOSE_LOGIN);
+      pb::RemoteSignatureResult r;
+      g = stub_->GetRemoteSignatureResult(Ctx().get(), preq, &r);
+      if (!g.ok()) return g;
+      if (r.state() == pb::RemoteSignatureResult::STATE_DONE) {
+        *out = r.certificate();
+        return g;
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "still pending after 30 s");
+  }
+
+  std::unique_ptr<pb::SigverifyService::Stub> stub_;
+};
+
+// Every USB certificate of the PKI, signed on its token, comes out as the manifest declares:
+// verified with its identity, or refused with the exact reason.
+TEST_F(SigverifyE2e, EveryTokenCertificateHasItsDeclaredOutcome) {
+  int tried = 0;
+  for (const auto& [name, mc] : TheManifest().certs) {
+    if (mc.token.empty()) continue;
+    SCOPED_TRACE(name);
+    ++tried;
+    const std::string flow = "e2e-usb-" + name;
+    pb::Challenge c = Issue(flow);
+    const bool ec = name.find("ecdsa") != std::string::npos;
+    const std::string sig = TokenSign(mc, c.challenge(),
+                                      ec ? usb_signer::SignatureFormat::kEcdsaSha256
+                                         : usb_signer::SignatureFormat::kPkcs1Sha256);
+    std::vector<std::string> chain(mc.chain_der.begin() + 1, mc.chain_der.end());
+    pb::VerifiedCertificate out;
+    grpc::Status g = Verify(flow, c,
+                            ec ? pb::SIGNATURE_FORMAT_ECDSA_SHA256
+                               : pb::SIGNATURE_FORMAT_PKCS1_SHA256,
+                            sig, mc.chain_der.front(), chain, &out);
+    if (mc.expect == "ok") {
+      ASSERT_TRUE(g.ok()) << ReasonOf(g) << ": " << g.error_message();
+      EXPECT_EQ(out.subject_kind(), KindOf(mc.kind));
+      EXPECT_EQ(out.method(), "USB");
+      EXPECT_FALSE(out.revocation_source().empty());
+      EXPECT_EQ(out.anchor_kind(), mc.issuer == "gov-ca" ? pb::ANCHOR_KIND_GOVERNMENT
+                                                         : pb::ANCHOR_KIND_PUBLIC);
+      std::vector<std::string> uids;
+      for (const auto& u : out.uids()) uids.push_back(u.prefix() + ":" + u.value());
+      EXPECT_EQ(uids, mc.uids);
+    } else {
+      EXPECT_FALSE(g.ok());
+      EXPECT_EQ(ReasonOf(g), mc.expect) << g.error_message();
+    }
+  }
+  EXPECT_GE(tried, 10);
+}
+
+TEST_F(SigverifyE2e, CmsFromTheTokenCarriesTheSignerCertificate) {
+  const ManifestCert& mc = TheManifest().certs.at("citizen-usb");
+  for (auto [fmt, pfmt] :
+       {std::pair{usb_signer::SignatureFormat::kCmsDetached, pb::SIGNATURE_FORMAT_CMS_DETACHED},
+        std::pair{usb_signer::SignatureFormat::kCmsAttached, pb::SIGNATURE_FORMAT_CMS_ATTACHED}}) {
+    pb::Challenge c = Issue("e2e-cms");
+    const std::string cms = TokenSign(mc, c.challenge(), fmt);
+    std::vector<std::string> chain(mc.chain_der.begin() + 1, mc.chain_der.end());
+    pb::VerifiedCertificate out;
+    grpc::Status g = Verify("e2e-cms", c, pfmt, cms, "", chain, &out);
+    ASSERT_TRUE(g.ok()) << ReasonOf(g) << ": " << g.error_message();
+    EXPECT_EQ(out.certificate_der(), mc.chain_der.front());
+
+    // Truncated CMS: refused, never a crash.
+    pb::Challenge c2 = Issue("e2e-cms");
+    g = Verify("e2e-cms", c2, pfmt, cms.substr(0, cms.size() / 2), "", chain, &out);
+    EXPECT_EQ(ReasonOf(g), "SIGNATURE_MALFORMED");
+  }
+}
+
+TEST_F(SigverifyE2e, BadSignaturesChainsAndReplaysAreRefused) {
+  const ManifestCert& mc = TheManifest().certs.at("citizen-usb");
+  std::vector<std::string> chain(mc.chain_der.begin() + 1, mc.chain_der.end());
+  pb::VerifiedCertificate out;
+
+  // A signature over another challenge.
+  pb::Challenge c1 = Issue("e2e-bad");
+  pb::Challenge c2 = Issue("e2e-bad");
+  std::string sig2 = TokenSign(mc, c2.challenge(), usb_signer::SignatureFormat::kPkcs1Sha256);
+  EXPECT_EQ(ReasonOf(Verify("e2e-bad", c1, pb::SIGNATURE_FORMAT_PKCS1_SHA256, sig2,
+                            mc.chain_der.front(), chain, &out)),
+            "SIGNATURE_INVALID");
+  // The right signature, replayed after a success.
+  ASSERT_TRUE(Verify("e2e-bad", c2, pb::SIGNATURE_FORMAT_PKCS1_SHA256, sig2,
+                     mc.chain_der.front(), chain, &out)
+                  .ok());
+  EXPECT_EQ(ReasonOf(Verify("e2e-bad", c2, pb::SIGNATURE_FORMAT_PKCS1_SHA256, sig2,
+                            mc.chain_der.front(), chain, &out)),
+            "CHALLENGE_USED");
+  // The chain without its intermediate.
+  pb::Challenge c3 = Issue("e2e-bad");
+  EXPECT_EQ(ReasonOf(Verify("e2e-bad", c3, pb::SIGNATURE_FORMAT_PKCS1_SHA256,
+                            TokenSign(mc, c3.challenge(),
+                                      usb_signer::SignatureFormat::kPkcs1Sha256),
+                            mc.chain_der.front(), {}, &out)),
+            "CERT_CHAIN_INCOMPLETE");
+  // Garbage and truncated certificates; an oversized chain.
+  pb::Challenge c4 = Issue("e2e-bad");
+  const std::string sig4 = TokenSign(mc, c4.challenge(), usb_signer::SignatureFormat::kPkcs1Sha256);
+  EXPECT_EQ(ReasonOf(Verify("e2e-bad", c4, pb::SIGNATURE_FORMAT_PKCS1_SHA256, sig4,
+                            "not a certificate", chain, &out)),
+            "CERT_MALFORMED");
+  EXPECT_EQ(ReasonOf(Verify("e2e-bad", c4, pb::SIGNATURE_FORMAT_PKCS1_SHA256, sig4,
+                            mc.chain_der.front().substr(0, 300), chain, &out)),
+            "CERT_MALFORMED");
+  EXPECT_EQ(ReasonOf(Verify("e2e-bad", c4, pb::SIGNATURE_FORMAT_PKCS1_SHA256, sig4,
+                            mc.chain_der.front(), std::vector<std::string>(20, chain.front()),
+                            &out)),
+            "CERT_CHAIN_TOO_LONG");
+  // Those malformed requests did not spend the challenge.
+  EXPECT_TRUE(Verify("e2e-bad", c4, pb::SIGNATURE_FORMAT_PKCS1_SHA256, sig4,
+                     mc.chain_der.front(), chain, &out)
+                  .ok());
+}
+
+// SIM signatures through the MSSP simulator: every SIM certificate, then each scripted
+// behaviour of the user's phone, each with its typed outcome.
+TEST_F(SigverifyE2e, SimSignaturesAndThePhonesBehaviours) {
+  const std::string mssp = Env("SIM_MSSP_URL");
+  ASSERT_TRUE(Http("DELETE", mssp + "/admin/mssp/behaviour").ok());
+  int tried = 0;
+  for (const auto& [name, mc] : TheManifest().certs) {
+    if (mc.phone.empty()) continue;
+    SCOPED_TRACE(name);
+    ++tried;
+    pb::VerifiedCertificate out;
+    std::string code;
+    grpc::Status g = Remote(pb::REMOTE_PROVIDER_SIM, mc.phone, &out, &code);
+    if (mc.expect == "ok") {
+      ASSERT_TRUE(g.ok()) << ReasonOf(g) << ": " << g.error_message();
+      EXPECT_EQ(out.method(), "SIM");
+      EXPECT_EQ(out.certificate_der(), mc.chain_der.front());
+      // The phone showed the same verification code as our screen.
+      auto txs = Http("GET", mssp + "/admin/mssp/transactions?msisdn=" + mc.phone);
+      ASSERT_TRUE(txs.ok());
+      EXPECT_NE(txs->find(code), std::string::npos) << code;
+    } else {
+      EXPECT_EQ(ReasonOf(g), mc.expect) << g.error_message();
+    }
+  }
+  EXPECT_GE(tried, 3);
+
+  const std::string phone = TheManifest().certs.at("citizen-sim").phone;
+  for (auto [outcome, reason] : std::vector<std::pair<std::string, std::string>>{
+           {"cancel", "SIGNER_USER_CANCELLED"},
+           {"timeout", "SIGNER_TIMEOUT"},
+           {"pin_blocked", "SIGNER_PIN_BLOCKED"},
+           {"no_cert", "SIGNER_NO_CERTIFICATE"},
+           {"unreachable", "SIGNER_UNREACHABLE"},
+           {"bad_signature", "SIGNATURE_INVALID"}}) {
+    SCOPED_TRACE(outcome);
+    ASSERT_TRUE(Http("POST", mssp + "/admin/mssp/behaviour",
+                     absl::StrCat(R"({"msisdn":")", phone, R"(","outcome":")", outcome,
+                                  R"(","delay_ms":100,"count":1})"))
+                    .ok());
+    pb::VerifiedCertificate out;
+    EXPECT_EQ(ReasonOf(Remote(pb::REMOTE_PROVIDER_SIM, phone, &out)), reason);
+  }
+  // An unknown phone number.
+  pb::VerifiedCertificate out;
+  grpc::Status g = Remote(pb::REMOTE_PROVIDER_SIM, "0399999999", &out);
+  EXPECT_FALSE(g.ok());
+  EXPECT_EQ(ReasonOf(g), "SIGNER_NO_CERTIFICATE") << g.error_message();
+}
+
+TEST_F(SigverifyE2e, SmartCaSignaturesAndRejection) {
+  const std::string smartca = Env("SIM_SMARTCA_URL");
+  ASSERT_TRUE(Http("DELETE", smartca + "/admin/smartca/behaviour").ok());
+  int tried = 0;
+  for (const auto& [name, mc] : TheManifest().certs) {
+    if (mc.smartca_user_id.empty()) continue;
+    SCOPED_TRACE(name);
+    ++tried;
+    pb::VerifiedCertificate out;
+    grpc::Status g = Remote(pb::REMOTE_PROVIDER_SMARTCA, mc.smartca_user_id, &out);
+    ASSERT_TRUE(g.ok()) << ReasonOf(g) << ": " << g.error_message();
+    EXPECT_EQ(out.method(), "SMARTCA");
+    EXPECT_EQ(out.subject_kind(), KindOf(mc.kind));
+  }
+  EXPECT_GE(tried, 2);
+  const std::string user = TheManifest().certs.at("citizen-smartca").smartca_user_id;
+  ASSERT_TRUE(Http("POST", smartca + "/admin/smartca/behaviour",
+                   absl::StrCat(R"({"user_id":")", user,
+                                R"(","outcome":"reject","delay_ms":100,"count":1})"))
+                  .ok());
+  pb::VerifiedCertificate out;
+  EXPECT_EQ(ReasonOf(Remote(pb::REMOTE_PROVIDER_SMARTCA, user, &out)), "SIGNER_USER_CANCELLED");
+}
+
+}  // namespace
+}  // namespace dvc::e2e
