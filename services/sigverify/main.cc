@@ -48,6 +48,7 @@ struct Config {
   absl::Duration trust_store_reload;
   std::string registration_policy, login_policy;
   absl::Duration challenge_ttl, remote_timeout, ocsp_timeout, purge_interval;
+  bool revocation_cache = true;
   MsspConfig mssp;
   SmartCaConfig smartca;
 };
@@ -84,6 +85,10 @@ int Run(int argc, char** argv) {
                                     "time the user has to confirm on the phone");
   cfg.ocsp_timeout = src.Duration("revocation_timeout", absl::Seconds(3),
                                   "OCSP / CRL fetch time-out");
+  cfg.revocation_cache = src.Bool(
+      "revocation_cache", true,
+      "cache OCSP answers and CRLs until their nextUpdate; false fetches them for every "
+      "verification (benchmarks of the cold path, debugging a responder)");
   cfg.purge_interval = src.Duration("purge_interval", absl::Minutes(1),
                                     "how often expired challenges are deleted");
   cfg.mssp.url = src.String("mssp_url", "", "MSSP SOAP endpoint (SIM signatures); empty = off");
@@ -171,6 +176,12 @@ int Run(int argc, char** argv) {
   RevocationConfig rcfg;
   rcfg.ocsp_timeout = cfg.ocsp_timeout;
   rcfg.crl_timeout = cfg.ocsp_timeout;
+  if (!cfg.revocation_cache) {
+    // A capacity of 0 stores nothing: every check fetches OCSP / the CRL again.
+    rcfg.max_ocsp_cache_entries = 0;
+    rcfg.max_crl_cache_entries = 0;
+    log::Warn("revocation.cache_disabled", {});
+  }
   OcspCrlRevocationChecker revocation(&fetcher, &clock, rcfg, &registry);
 
   absl::flat_hash_map<RemoteProvider, RemoteSigner*> signers;

@@ -321,17 +321,7 @@ absl::StatusOr<MssReply> ParseReply(absl::string_view body, const char* wrapper,
 absl::Status ProviderError(absl::string_view op, absl::string_view what,
                            absl::string_view key = "", std::string value = "",
                            log::Level level = log::Level::kWarn) {
-  if (key.empty()) {
-    log::Write(level, "remote_signer.provider_error",
-               {{"provider", "mssp"}, {"op", std::string(op)}, {"what", std::string(what)}});
-  } else {
-    log::Write(level, "remote_signer.provider_error",
-               {{"provider", "mssp"},
-                {"op", std::string(op)},
-                {"what", std::string(what)},
-                {key, std::move(value)}});
-  }
-  return RemoteSignerError("SIGNER_PROVIDER_ERROR");
+  return RemoteProviderError("mssp", op, what, key, std::move(value), level);
 }
 
 // A final (non-success) status code of the MSSP as a domain status.

@@ -29,17 +29,7 @@ constexpr size_t kMaxIdLength = 256;
 absl::Status ProviderError(absl::string_view op, absl::string_view what,
                            absl::string_view key = "", std::string value = "",
                            log::Level level = log::Level::kWarn) {
-  if (key.empty()) {
-    log::Write(level, "remote_signer.provider_error",
-               {{"provider", "smartca"}, {"op", std::string(op)}, {"what", std::string(what)}});
-  } else {
-    log::Write(level, "remote_signer.provider_error",
-               {{"provider", "smartca"},
-                {"op", std::string(op)},
-                {"what", std::string(what)},
-                {key, std::move(value)}});
-  }
-  return RemoteSignerError("SIGNER_PROVIDER_ERROR");
+  return RemoteProviderError("smartca", op, what, key, std::move(value), level);
 }
 
 bool ValidId(absl::string_view id) {

@@ -1,5 +1,7 @@
 #include "services/sigverify/domain/certificate.h"
 
+#include "services/sigverify/domain/x509_util.h"
+
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -168,29 +170,6 @@ std::optional<std::string> ToUtf8(const ASN1_STRING* value) {
   return s;
 }
 
-absl::Time Asn1TimeToAbsl(const ASN1_TIME* t, bool* ok) {
-  struct tm tm {};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
-    *ok = false;
-    return absl::InfinitePast();
-  }
-  *ok = true;
-  return absl::FromCivil(absl::CivilSecond(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                                           tm.tm_hour, tm.tm_min, tm.tm_sec),
-                         absl::UTCTimeZone());
-}
-
-std::string LowerHex(const unsigned char* p, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * n);
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[p[i] >> 4]);
-    out.push_back(kHex[p[i] & 0xF]);
-  }
-  return out;
-}
-
 std::optional<std::string> SerialHex(const X509* x) {
   const ASN1_INTEGER* serial = X509_get0_serialNumber(x);
   std::unique_ptr<BIGNUM, BnFree> bn(ASN1_INTEGER_to_BN(serial, nullptr));
@@ -322,9 +301,7 @@ absl::StatusOr<ParsedCertificate> Describe(X509Ptr x509, std::string der) {
     ERR_clear_error();
     return Malformed("phần mở rộng không hợp lệ", "invalid or duplicated extensions");
   }
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(der.data()), der.size(), md);
-  out.fingerprint_sha256 = LowerHex(md, sizeof(md));
+  out.fingerprint_sha256 = Sha256Fingerprint(x);
 
   std::optional<std::string> serial = SerialHex(x);
   if (!serial.has_value()) return Malformed("số hiệu không hợp lệ", "invalid serial number");
@@ -342,10 +319,11 @@ absl::StatusOr<ParsedCertificate> Describe(X509Ptr x509, std::string der) {
     out.issuer_common_name = *std::move(cn);
   }
 
-  bool ok_before = false, ok_after = false;
-  out.not_before = Asn1TimeToAbsl(X509_get0_notBefore(x), &ok_before);
-  out.not_after = Asn1TimeToAbsl(X509_get0_notAfter(x), &ok_after);
-  if (!ok_before || !ok_after) {
+  const std::optional<absl::Time> not_before = Asn1TimeToAbsl(X509_get0_notBefore(x));
+  const std::optional<absl::Time> not_after = Asn1TimeToAbsl(X509_get0_notAfter(x));
+  out.not_before = not_before.value_or(absl::InfinitePast());
+  out.not_after = not_after.value_or(absl::InfinitePast());
+  if (!not_before.has_value() || !not_after.has_value()) {
     return Malformed("thời hạn hiệu lực không hợp lệ", "invalid validity dates");
   }
 

@@ -1,5 +1,7 @@
 #include "services/sigverify/domain/path_validator.h"
 
+#include "services/sigverify/domain/x509_util.h"
+
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -74,13 +76,6 @@ std::string FormatUtc(absl::Time t) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", t, absl::UTCTimeZone());
 }
 
-absl::Time Asn1Time(const ASN1_TIME* t) {
-  struct tm tm {};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return absl::InfinitePast();
-  return absl::FromCivil(absl::CivilSecond(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                                           tm.tm_hour, tm.tm_min, tm.tm_sec),
-                         absl::UTCTimeZone());
-}
 
 // "SHA-1", "MD5" … for weak digests; "" otherwise.
 std::string WeakDigestName(int md_nid) {
@@ -247,13 +242,13 @@ absl::Status MapVerifyError(X509_STORE_CTX* ctx, X509* target, const TrustStore&
   const Who who = Describe(cur, cur_is_target);
   switch (err) {
     case X509_V_ERR_CERT_HAS_EXPIRED: {
-      const std::string when = FormatUtc(Asn1Time(X509_get0_notAfter(cur)));
+      const std::string when = FormatUtc(Asn1TimeToAbsl(X509_get0_notAfter(cur)).value_or(absl::InfinitePast()));
       return CertError("CERT_EXPIRED",
                        absl::StrCat(Capital(who.vi), " đã hết hạn lúc ", when, "."),
                        absl::StrCat(Capital(who.en), " expired at ", when, "."));
     }
     case X509_V_ERR_CERT_NOT_YET_VALID: {
-      const std::string when = FormatUtc(Asn1Time(X509_get0_notBefore(cur)));
+      const std::string when = FormatUtc(Asn1TimeToAbsl(X509_get0_notBefore(cur)).value_or(absl::InfinitePast()));
       return CertError("CERT_NOT_YET_VALID",
                        absl::StrCat(Capital(who.vi), " chỉ có hiệu lực từ ", when, "."),
                        absl::StrCat(Capital(who.en), " is not valid before ", when, "."));

@@ -83,4 +83,22 @@ absl::Status RemoteSignerError(absl::string_view reason, absl::string_view detai
   return status::MakeError(spec->code, info);
 }
 
+absl::Status RemoteProviderError(absl::string_view provider, absl::string_view op,
+                                 absl::string_view what, absl::string_view key,
+                                 std::string value, log::Level level) {
+  if (key.empty()) {
+    log::Write(level, "remote_signer.provider_error",
+               {{"provider", std::string(provider)},
+                {"op", std::string(op)},
+                {"what", std::string(what)}});
+  } else {
+    log::Write(level, "remote_signer.provider_error",
+               {{"provider", std::string(provider)},
+                {"op", std::string(op)},
+                {"what", std::string(what)},
+                {key, std::move(value)}});
+  }
+  return RemoteSignerError("SIGNER_PROVIDER_ERROR");
+}
+
 }  // namespace dvc::sigverify

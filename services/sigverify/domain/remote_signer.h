@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "libs/logging/log.h"
 
 namespace dvc::sigverify {
 
@@ -68,5 +69,12 @@ std::string VerificationCode(absl::string_view digest32);
 // give SIGNER_PROVIDER_ERROR.
 absl::Status RemoteSignerError(absl::string_view reason, absl::string_view detail_vi = "",
                                absl::string_view detail_en = "");
+
+// Logs what went wrong with a provider (never document content, phone numbers or credentials:
+// `what` is a fixed description, `key`/`value` one optional extra field) and returns
+// SIGNER_PROVIDER_ERROR. `provider`: "mssp" | "smartca".
+absl::Status RemoteProviderError(absl::string_view provider, absl::string_view op,
+                                 absl::string_view what, absl::string_view key = "",
+                                 std::string value = "", log::Level level = log::Level::kWarn);
 
 }  // namespace dvc::sigverify

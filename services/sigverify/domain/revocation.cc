@@ -1,5 +1,7 @@
 #include "services/sigverify/domain/revocation.h"
 
+#include "services/sigverify/domain/x509_util.h"
+
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -40,12 +42,6 @@ using X509StackPtr = std::unique_ptr<STACK_OF(X509), Deleter<STACK_OF(X509), Fre
 void FreeStringStack(STACK_OF(OPENSSL_STRING) * s) { X509_email_free(s); }
 void FreeDistPoints(STACK_OF(DIST_POINT) * s) { sk_DIST_POINT_pop_free(s, DIST_POINT_free); }
 
-std::optional<absl::Time> ToTime(const ASN1_TIME* t) {
-  if (t == nullptr) return std::nullopt;
-  struct tm tm = {};
-  if (ASN1_TIME_to_tm(t, &tm) != 1) return std::nullopt;
-  return absl::FromTimeT(timegm(&tm));
-}
 
 std::string Rfc3339(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
@@ -363,9 +359,9 @@ std::optional<RevocationStatus> OcspCrlRevocationChecker::CheckOcsp(X509* cert, 
   }
 
   // Freshness against the injected clock (OCSP_check_validity would read the system time).
-  std::optional<absl::Time> this_update = ToTime(thisupd);
+  std::optional<absl::Time> this_update = Asn1TimeToAbsl(thisupd);
   std::optional<absl::Time> next_update =
-      nextupd != nullptr ? ToTime(nextupd) : std::optional<absl::Time>(absl::InfinitePast());
+      nextupd != nullptr ? Asn1TimeToAbsl(nextupd) : std::optional<absl::Time>(absl::InfinitePast());
   if (!this_update.has_value() || !next_update.has_value()) {
     Reject("ocsp", "malformed_time", depth);
     return std::nullopt;
@@ -397,7 +393,7 @@ std::optional<RevocationStatus> OcspCrlRevocationChecker::CheckOcsp(X509* cert, 
       out.state = RevocationStatus::State::kGood;
       break;
     case V_OCSP_CERTSTATUS_REVOKED: {
-      std::optional<absl::Time> revoked_at = ToTime(revtime);
+      std::optional<absl::Time> revoked_at = Asn1TimeToAbsl(revtime);
       if (!revoked_at.has_value()) {
         Reject("ocsp", "malformed_time", depth);
         return std::nullopt;
@@ -516,7 +512,7 @@ std::shared_ptr<const OcspCrlRevocationChecker::CachedCrl> OcspCrlRevocationChec
     }
   }
 
-  std::optional<absl::Time> this_update = ToTime(X509_CRL_get0_lastUpdate(crl));
+  std::optional<absl::Time> this_update = Asn1TimeToAbsl(X509_CRL_get0_lastUpdate(crl));
   if (!this_update.has_value()) {
     Reject("crl", "malformed_time", depth);
     return nullptr;
@@ -528,7 +524,7 @@ std::shared_ptr<const OcspCrlRevocationChecker::CachedCrl> OcspCrlRevocationChec
   const ASN1_TIME* nextupd = X509_CRL_get0_nextUpdate(crl);
   absl::Time next_update = absl::InfinitePast();
   if (nextupd != nullptr) {
-    std::optional<absl::Time> t = ToTime(nextupd);
+    std::optional<absl::Time> t = Asn1TimeToAbsl(nextupd);
     if (!t.has_value()) {
       Reject("crl", "malformed_time", depth);
       return nullptr;
@@ -577,7 +573,7 @@ std::optional<RevocationStatus> OcspCrlRevocationChecker::CheckCrl(X509* cert, X
   // The lookup sorts the CRL under its own lock, so a shared cached CRL is safe.
   const int found = X509_CRL_get0_by_serial(crl->crl.get(), &rev, X509_get_serialNumber(cert));
   if (found == 1 && rev != nullptr) {
-    std::optional<absl::Time> revoked_at = ToTime(X509_REVOKED_get0_revocationDate(rev));
+    std::optional<absl::Time> revoked_at = Asn1TimeToAbsl(X509_REVOKED_get0_revocationDate(rev));
     if (!revoked_at.has_value()) {
       Reject("crl", "malformed_time", depth);
       return std::nullopt;

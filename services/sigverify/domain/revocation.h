@@ -118,6 +118,7 @@ struct RevocationConfig {
   // Cache lifetime of an answer without nextUpdate, and the cap for every entry.
   absl::Duration cache_ttl_without_next_update = absl::Hours(1);
   absl::Duration max_cache_lifetime = absl::Hours(24);
+  // 0 caches nothing (sigverify --revocation_cache=false): every check fetches again.
   size_t max_ocsp_cache_entries = 10000;
   size_t max_crl_cache_entries = 64;  // CRLs can be large (megabytes)
   bool enable_ocsp = true;

@@ -676,6 +676,31 @@ TEST_F(RevocationTest, CacheIsBounded) {
   EXPECT_EQ(fetcher_.ocsp_calls[kOcspUrl], 4);
 }
 
+// sigverify --revocation_cache=false sets both capacities to 0: every check fetches again.
+TEST_F(RevocationTest, ZeroCapacityDisablesTheCache) {
+  RevocationConfig config;
+  config.max_ocsp_cache_entries = 0;
+  config.max_crl_cache_entries = 0;
+  OcspCrlRevocationChecker checker(&fetcher_, &clock_, config);
+  ServeOcsp(ca_);
+  TestCert crl_only = IssueLeaf("C", /*ocsp=*/false);
+  ServeCrl(kCaCrlUrl, ca_, {});
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<RevocationStatus> r =
+        checker.CheckPath(Path(leaf_), clock_.Now(), RevocationPolicy::kFailClosed);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_FALSE(r->from_cache);
+    absl::StatusOr<RevocationStatus> c =
+        checker.CheckPath(Path(crl_only), clock_.Now(), RevocationPolicy::kFailClosed);
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_FALSE(c->from_cache);
+  }
+  EXPECT_EQ(fetcher_.ocsp_calls[kOcspUrl], 3);
+  EXPECT_EQ(fetcher_.crl_calls[kCaCrlUrl], 3);
+  EXPECT_EQ(checker.OcspCacheSize(), 0u);
+  EXPECT_EQ(checker.CrlCacheSize(), 0u);
+}
+
 TEST_F(RevocationTest, MaxCacheLifetimeCapsNextUpdate) {
   ServeOcsp(ca_, [&](OcspResponseSpec* s) { s->next_update = clock_.Now() + absl::Hours(72); });
   ASSERT_TRUE(Check(leaf_).ok());

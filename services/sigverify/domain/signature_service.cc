@@ -11,6 +11,7 @@
 #include "libs/logging/log.h"
 #include "libs/status/errors.h"
 #include "libs/validators/phone.h"
+#include "services/sigverify/domain/x509_util.h"
 
 namespace dvc::sigverify {
 namespace {
@@ -189,12 +190,7 @@ absl::StatusOr<VerifiedCertificate> SignatureService::VerifyCertificate(
   out.certificate = *std::move(parsed);
   out.revocation_source =
       revocation->state == RevocationStatus::State::kGood ? revocation->source : "";
-  const X509Ptr& anchor = path->chain.back();
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  unsigned int md_len = 0;
-  X509_digest(anchor.get(), EVP_sha256(), md, &md_len);
-  const std::string anchor_fp =
-      crypto::HexEncode(absl::string_view(reinterpret_cast<char*>(md), md_len));
+  const std::string anchor_fp = Sha256Fingerprint(path->chain.back().get());
   out.anchor_kind = options_.government_anchors.count(anchor_fp) > 0 ? AnchorKind::kGovernment
                                                                      : AnchorKind::kPublic;
   return out;

@@ -1,5 +1,8 @@
 #include "services/sigverify/domain/trust_store.h"
 
+#include "libs/crypto/encoding.h"
+#include "services/sigverify/domain/x509_util.h"
+
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -49,33 +52,12 @@ std::string NameToString(const X509_NAME* name) {
   return n > 0 ? std::string(data, static_cast<size_t>(n)) : std::string();
 }
 
-absl::Time Asn1TimeToAbsl(const ASN1_TIME* t) {
-  struct tm tm {};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return absl::InfinitePast();
-  return absl::FromCivil(absl::CivilSecond(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                                           tm.tm_hour, tm.tm_min, tm.tm_sec),
-                         absl::UTCTimeZone());
-}
-
-std::string Hex(const unsigned char* p, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * n);
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[p[i] >> 4]);
-    out.push_back(kHex[p[i] & 0xF]);
-  }
-  return out;
-}
-
 absl::StatusOr<TrustAnchor> ToAnchor(X509* x, absl::string_view source) {
   TrustAnchor a;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  if (X509_digest(x, EVP_sha256(), md, &md_len) != 1) return Invalid(source, "digest failed");
-  a.fingerprint_sha256 = Hex(md, md_len);
+  a.fingerprint_sha256 = Sha256Fingerprint(x);
+  if (a.fingerprint_sha256.empty()) return Invalid(source, "digest failed");
   a.subject = NameToString(X509_get_subject_name(x));
-  a.not_after = Asn1TimeToAbsl(X509_get0_notAfter(x));
+  a.not_after = Asn1TimeToAbsl(X509_get0_notAfter(x)).value_or(absl::InfinitePast());
   unsigned char* der = nullptr;
   const int len = i2d_X509(x, &der);
   if (len <= 0) return Invalid(source, "cannot encode certificate");
@@ -137,7 +119,7 @@ std::string DigestFiles(const std::vector<SpecFile>& files) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
   if (EVP_DigestFinal_ex(ctx.get(), md, &md_len) != 1) return "";
-  return Hex(md, md_len);
+  return crypto::HexEncode(absl::string_view(reinterpret_cast<const char*>(md), md_len));
 }
 
 absl::StatusOr<std::vector<TrustAnchor>> ParseFiles(const std::vector<SpecFile>& files) {
@@ -153,12 +135,6 @@ absl::StatusOr<std::vector<TrustAnchor>> ParseFiles(const std::vector<SpecFile>&
   return anchors;
 }
 
-std::string Fingerprint(const X509* x) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  if (X509_digest(x, EVP_sha256(), md, &md_len) != 1) return "";
-  return Hex(md, md_len);
-}
 
 }  // namespace
 
@@ -215,7 +191,7 @@ TrustStore::TrustStore(std::vector<TrustAnchor> certificates, std::string source
     all_.push_back(a);
     if (a.self_signed) {
       if (store_ != nullptr) X509_STORE_add_cert(store_.get(), a.x509.get());
-      anchor_fingerprints_.insert(Fingerprint(a.x509.get()));
+      anchor_fingerprints_.insert(Sha256Fingerprint(a.x509.get()));
       anchors_.push_back(std::move(a));
     } else {
       pool_.push_back(a.x509);
@@ -246,7 +222,7 @@ TrustStoreInfo TrustStore::Info() const {
 
 bool TrustStore::IsAnchor(const X509* cert) const {
   if (cert == nullptr) return false;
-  return anchor_fingerprints_.count(Fingerprint(cert)) > 0;
+  return anchor_fingerprints_.count(Sha256Fingerprint(cert)) > 0;
 }
 
 // ---- TrustStoreHolder ----
