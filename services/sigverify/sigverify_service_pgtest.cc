@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "libs/clock/clock.h"
@@ -99,6 +101,25 @@ TEST(SigverifyService, LoadsRealRootsRecordsThemAndServesInfo) {
       << ::testing::PrintToString(subjects);
   EXPECT_NE(std::find(subjects.begin(), subjects.end(), kGovRoot), subjects.end())
       << ::testing::PrintToString(subjects);
+
+  // The real VNPT-CA certificate validates to the real Vietnam National Root CA through the
+  // service (revocation is faked here: its CRL is on the internet).
+  {
+    std::ifstream in(*pki + "/vnpt-ca-sha2.pem");
+    std::stringstream pem;
+    pem << in.rdbuf();
+    pb::CheckCertificateRequest creq;
+    creq.set_certificate(pem.str());
+    creq.set_purpose(pb::PURPOSE_REGISTRATION);
+    pb::VerifiedCertificate vc;
+    auto cctx = server::ClientContext(absl::Seconds(5));
+    grpc::Status cg = stub->CheckCertificate(cctx.get(), creq, &vc);
+    ASSERT_TRUE(cg.ok()) << cg.error_message();
+    EXPECT_EQ(vc.common_name(), "VNPT-CA SHA2");
+    EXPECT_EQ(vc.issuer_common_name(), "Vietnam National Root CA");
+    EXPECT_EQ(vc.anchor_kind(), pb::ANCHOR_KIND_PUBLIC);
+    EXPECT_EQ(vc.subject_kind(), pb::SUBJECT_KIND_SEAL);  // an organisation, no UID
+  }
 
   auto health = grpc::health::v1::Health::NewStub(channel);
   grpc::health::v1::HealthCheckResponse hr;
