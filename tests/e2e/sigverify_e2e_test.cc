@@ -3,112 +3,22 @@
 // plug-in's role, tools/usb_signer), the MSSP simulator (ETSI TS 102 204) and the SmartCA
 // simulator. Every certificate in the PKI's manifest is tried, with the outcome it declares.
 #include <gtest/gtest.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
-#include <fstream>
-#include <map>
-#include <regex>
-#include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "libs/jwt/json.h"
 #include "libs/server/call.h"
 #include "protos/dvc/sigverify/v1/sigverify.grpc.pb.h"
+#include "tests/e2e/pki.h"
 #include "tests/e2e/stack.h"
-#include "tools/usb_signer/pkcs11_token.h"
 
 namespace dvc::e2e {
 namespace {
 
 namespace pb = ::dvc::sigverify::v1;
-using usb_signer::Pkcs11Token;
-
-struct ManifestCert {
-  std::string name, cert_pem, issuer, kind, phone, smartca_user_id, token, expect;
-  std::vector<std::string> uids;
-  std::vector<std::string> chain_der;  // leaf first
-};
-
-struct Manifest {
-  std::map<std::string, ManifestCert> certs;
-  std::map<std::string, std::string> token_pins;  // label → PIN
-  std::string module;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string> PemToDers(const std::string& pem) {
-  std::vector<std::string> out;
-  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  while (X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
-    unsigned char* der = nullptr;
-    const int n = i2d_X509(x, &der);
-    out.emplace_back(reinterpret_cast<char*>(der), n);
-    OPENSSL_free(der);
-    X509_free(x);
-  }
-  BIO_free(bio);
-  return out;
-}
-
-std::map<std::string, std::string> ObjectMembers(const std::string& raw) {
-  std::map<std::string, std::string> out;
-  auto obj = jwt::ParseFlatJson(raw);
-  if (!obj.ok()) return out;
-  for (const auto& [k, v] : obj->fields()) out[k] = *obj->GetRaw(k);
-  return out;
-}
-
-Manifest LoadManifest() {
-  Manifest m;
-  const std::string text = ReadFile(Env("PKI_MANIFEST"));
-  auto root = jwt::ParseFlatJson(text);
-  EXPECT_TRUE(root.ok()) << root.status();
-  if (!root.ok()) return m;
-  for (const auto& [name, raw] : ObjectMembers(*root->GetRaw("certs"))) {
-    auto c = jwt::ParseFlatJson(raw);
-    if (!c.ok()) continue;
-    ManifestCert mc;
-    mc.name = name;
-    mc.cert_pem = ReadFile(c->GetString("cert").value_or(""));
-    mc.issuer = c->GetString("issuer").value_or("");
-    mc.kind = c->GetString("kind").value_or("");
-    mc.phone = c->GetString("phone").value_or("");
-    mc.smartca_user_id = c->GetString("smartca_user_id").value_or("");
-    mc.token = c->GetString("token").value_or("");
-    mc.expect = c->GetString("expect").value_or("");
-    mc.uids = c->GetStringArray("uids").value_or(std::vector<std::string>{});
-    mc.chain_der = PemToDers(ReadFile(c->GetString("chain").value_or("")));
-    m.certs[name] = mc;
-  }
-  auto softhsm = jwt::ParseFlatJson(*root->GetRaw("softhsm"));
-  if (softhsm.ok()) {
-    m.module = softhsm->GetString("module").value_or("");
-    // tokens: an array of objects (the flat parser hands arrays back raw).
-    const std::string tokens = softhsm->GetRaw("tokens").value_or("[]");
-    static const std::regex kToken(
-        R"re("label"\s*:\s*"([^"]+)"\s*,\s*"pin"\s*:\s*"([^"]+)")re");
-    for (auto it = std::sregex_iterator(tokens.begin(), tokens.end(), kToken);
-         it != std::sregex_iterator(); ++it) {
-      m.token_pins[(*it)[1]] = (*it)[2];
-    }
-  }
-  return m;
-}
-
-const Manifest& TheManifest() {
-  static const Manifest* m = new Manifest(LoadManifest());
-  return *m;
-}
 
 pb::SubjectKind KindOf(const std::string& kind) {
   if (kind == "person") return pb::SUBJECT_KIND_PERSON;
@@ -133,24 +43,6 @@ class SigverifyE2e : public ::testing::Test {
     grpc::Status g = stub_->IssueChallenge(Ctx().get(), req, &c);
     EXPECT_TRUE(g.ok()) << g.error_message();
     return c;
-  }
-
-  // Signs `data` with the token key of manifest certificate `mc` through PKCS#11.
-  std::string TokenSign(const ManifestCert& mc, const std::string& data,
-                        usb_signer::SignatureFormat format) {
-    const Manifest& m = TheManifest();
-    auto token = Pkcs11Token::Open(m.module, mc.token, m.token_pins.at(mc.token));
-    EXPECT_TRUE(token.ok()) << token.status();
-    if (!token.ok()) return "";
-    for (const auto& c : (*token)->ListCertificates()) {
-      if (c.der == mc.chain_der.front()) {
-        auto sig = (*token)->Sign(c.id, data, format);
-        EXPECT_TRUE(sig.ok()) << sig.status();
-        return sig.ok() ? *sig : "";
-      }
-    }
-    ADD_FAILURE() << mc.name << " is not on token " << mc.token;
-    return "";
   }
 
   grpc::Status Verify(const std::string& flow, const pb::Challenge& c, pb::SignatureFormat format,

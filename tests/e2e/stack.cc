@@ -69,16 +69,20 @@ Person Stack::NewPerson() {
   p.full_name = "Nguyễn Thị Kiểm Thử";
   p.date_of_birth = "1990-07-15";
   p.phone = absl::StrFormat("091%07d", static_cast<int>(rng() % 10000000));
+  AddPerson(p);
+  return p;
+}
+
+void Stack::AddPerson(const Person& p, const std::string& gender) {
   std::string body = absl::StrFormat(
-      R"({"cccd":"%s","full_name":"%s","date_of_birth":"%s","gender":"female",)"
+      R"({"cccd":"%s","full_name":"%s","date_of_birth":"%s","gender":"%s",)"
       R"("place_of_birth":"Hà Nội","hometown":"Hà Nội","permanent_address":"Hà Nội",)"
       R"("phones":["%s"]})",
-      p.cccd, p.full_name, p.date_of_birth, p.phone);
+      p.cccd, p.full_name, p.date_of_birth, gender, p.phone);
   for (const char* sim : {"SIM_TELCO_URL", "SIM_POPULATION_URL"}) {
     auto r = Http("POST", Env(sim) + "/admin/people", body);
     EXPECT_TRUE(r.ok()) << r.status();
   }
-  return p;
 }
 
 absl::StatusOr<std::string> Stack::LastOtp(const std::string& phone, const std::string& not_this,
@@ -122,19 +126,27 @@ std::string MetadataOf(const grpc::Status& s, const std::string& key) {
 }
 
 EventsSeen ReadAccountEvents(const std::set<std::string>& want, absl::Duration timeout) {
+  return ReadAccountEventsUntil(
+      [&want](const EventsSeen& seen) {
+        for (const auto& id : want) {
+          auto it = seen.by_account.find(id);
+          if (it == seen.by_account.end()) return false;
+          bool created = false;
+          for (const auto& e : it->second) created |= e.has_account_created();
+          if (!created) return false;
+        }
+        return true;
+      },
+      timeout);
+}
+
+EventsSeen ReadAccountEventsUntil(const std::function<bool(const EventsSeen&)>& done,
+                                  absl::Duration timeout) {
   EventsSeen seen;
   auto consumer = kafka::testing::TestConsumer::Create(Env("KAFKA_BROKERS"), "dvc.accounts.v1");
   EXPECT_TRUE(consumer.ok()) << consumer.status();
   if (!consumer.ok()) return seen;
   absl::Time deadline = absl::Now() + timeout;
-  auto complete = [&] {
-    for (const auto& id : want) {
-      bool created = false;
-      for (const auto& e : seen.by_account[id]) created |= e.has_account_created();
-      if (!created) return false;
-    }
-    return true;
-  };
   while (absl::Now() < deadline) {
     for (const auto& m : (*consumer)->Consume(10000, absl::Seconds(1))) {
       dvc::events::v1::AccountEvent e;
@@ -144,7 +156,7 @@ EventsSeen ReadAccountEvents(const std::set<std::string>& want, absl::Duration t
       seen.event_id_count[e.event_id()]++;
       seen.by_account[e.account_id()].push_back(e);
     }
-    if (complete()) {
+    if (done(seen)) {
       // Drain briefly so that a duplicate published right behind would be seen too.
       for (const auto& m : (*consumer)->Consume(10000, absl::Milliseconds(500))) {
         dvc::events::v1::AccountEvent e;

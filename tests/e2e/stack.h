@@ -6,6 +6,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -39,6 +40,9 @@ class Stack final {
 
   // A fresh person (unique CCCD and phone) added to the simulators' population.
   Person NewPerson();
+  // Adds (or replaces) `p` in the telco and population simulators, e.g. the holder of a
+  // certificate of the test PKI, so that a mobile registration with that CCCD succeeds.
+  void AddPerson(const Person& p, const std::string& gender = "female");
   // The last OTP the SMS sink received for `phone`, waiting up to `wait` for a message newer
   // than `not_this` (pass the previous OTP when expecting a resend).
   absl::StatusOr<std::string> LastOtp(const std::string& phone, const std::string& not_this = "",
@@ -59,6 +63,10 @@ struct EventsSeen {
   std::map<std::string, int> event_id_count;  // how often each event id was delivered
 };
 EventsSeen ReadAccountEvents(const std::set<std::string>& want, absl::Duration timeout);
+// Account events read from the beginning of the topic until `done` holds for what was seen, or
+// `timeout` passes.
+EventsSeen ReadAccountEventsUntil(const std::function<bool(const EventsSeen&)>& done,
+                                  absl::Duration timeout);
 
 // A JSON call to a simulator or the broker's control port; non-2xx answers are errors.
 absl::StatusOr<std::string> Http(const std::string& method, const std::string& url,
