@@ -4,6 +4,7 @@
 //   loadgen login        --accounts N --concurrency C --seconds S
 //   loadgen introspect   --concurrency C --seconds S
 //   loadgen registration --iterations N --concurrency C
+//   loadgen certlogin    --concurrency C --seconds S [--phase=cold]   (certlogin.cc)
 // Addresses come from the environment (stack.env written by tools/lib.sh).
 #include <grpcpp/grpcpp.h>
 
@@ -31,6 +32,8 @@
 #include "protos/dvc/accounts/v1/accounts.grpc.pb.h"
 #include "protos/dvc/auth/v1/auth.grpc.pb.h"
 #include "protos/dvc/registration/v1/registration.grpc.pb.h"
+#include "tools/loadgen/certlogin.h"
+#include "tools/loadgen/common.h"
 
 namespace dvc::loadgen {
 namespace {
@@ -40,31 +43,6 @@ namespace auth = ::dvc::auth::v1;
 namespace reg = ::dvc::registration::v1;
 
 constexpr char kPassword[] = "Bench-Mark@2026";
-
-std::string Env(const char* n) {
-  const char* v = std::getenv(n);
-  if (v == nullptr) {
-    std::fprintf(stderr, "loadgen: %s is not set (run through tools/bench)\n", n);
-    std::exit(2);
-  }
-  return v;
-}
-
-struct Latencies {
-  std::mutex mu;
-  std::vector<double> ms;
-  void Add(double v) {
-    std::lock_guard<std::mutex> l(mu);
-    ms.push_back(v);
-  }
-  double Percentile(double p) {
-    std::lock_guard<std::mutex> l(mu);
-    if (ms.empty()) return 0;
-    std::sort(ms.begin(), ms.end());
-    size_t i = std::min(ms.size() - 1, static_cast<size_t>(p * (ms.size() - 1) + 0.5));
-    return ms[i];
-  }
-};
 
 std::string Cccd(uint64_t n) { return absl::StrFormat("0790%02d%06d", 80 + n % 20, n % 1000000); }
 std::string BirthDate(uint64_t n) { return absl::StrFormat("19%02d-03-04", 80 + n % 20); }
@@ -405,7 +383,7 @@ int Registration(config::Source& src) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: loadgen login|introspect|registration [--flags]\n");
+    std::fprintf(stderr, "usage: loadgen login|introspect|registration|certlogin [--flags]\n");
     return 2;
   }
   std::string mode = argv[1];
@@ -413,6 +391,7 @@ int main(int argc, char** argv) {
   if (mode == "login") return dvc::loadgen::Login(src);
   if (mode == "introspect") return dvc::loadgen::Introspect(src);
   if (mode == "registration") return dvc::loadgen::Registration(src);
+  if (mode == "certlogin") return dvc::loadgen::CertLogin(src);
   std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
   return 2;
 }
