@@ -3,6 +3,15 @@
 // plug-in's role, tools/usb_signer), the MSSP simulator (ETSI TS 102 204) and the SmartCA
 // simulator. Every certificate in the PKI's manifest is tried, with the outcome it declares.
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 #include <string>
 #include <utility>
@@ -17,6 +26,13 @@
 
 namespace dvc::e2e {
 namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 namespace pb = ::dvc::sigverify::v1;
 
@@ -268,6 +284,81 @@ TEST_F(SigverifyE2e, SmartCaSignaturesAndRejection) {
                   .ok());
   pb::VerifiedCertificate out;
   EXPECT_EQ(ReasonOf(Remote(pb::REMOTE_PROVIDER_SMARTCA, user, &out)), "SIGNER_USER_CANCELLED");
+}
+
+// A root added to the trust-store folder is picked up without a restart, and removing it
+// withdraws the trust again. The certificate it issues names OCSP and CRL locations where
+// nothing answers: once its path is trusted, its revocation status cannot be established, and
+// the fail-closed policy refuses it (CERT_REVOCATION_UNKNOWN, retryable) — "responder down".
+TEST_F(SigverifyE2e, TrustStoreReloadsAndUnreachableRevocationFailsClosed) {
+  const std::string dir = absl::StrCat(Env("TEST_TMPDIR"), "/reload");
+  const std::string tag = absl::StrCat(absl::ToUnixNanos(absl::Now()));
+  int closed_port = 0;
+  {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    closed_port = ntohs(a.sin_port);
+    close(fd);  // nothing listens there any more
+  }
+  const std::string ext = absl::StrCat(
+      "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n"
+      "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid:always\n"
+      "authorityInfoAccess=OCSP;URI:http://127.0.0.1:", closed_port, "/\n"
+      "crlDistributionPoints=URI:http://127.0.0.1:", closed_port, "/root.crl\n");
+  const std::string script = absl::StrCat(
+      "set -e; mkdir -p ", dir, "; cd ", dir, "; printf '%s' '", ext, "' > leaf.ext; ",
+      "openssl req -x509 -newkey rsa:2048 -nodes -keyout root.key -out root.pem -days 30 "
+      "-subj '/C=VN/O=DVC E2E/CN=Reload Test Root ", tag, "' "
+      "-addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign,cRLSign' "
+      "2>/dev/null; ",
+      "openssl req -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -utf8 "
+      "-subj '/C=VN/CN=Người Thử Tải Lại/UID=CCCD:001099000777' 2>/dev/null; ",
+      "openssl x509 -req -in leaf.csr -CA root.pem -CAkey root.key -CAcreateserial -days 30 "
+      "-sha256 -extfile leaf.ext -out leaf.pem 2>/dev/null");
+  ASSERT_EQ(std::system(script.c_str()), 0) << script;
+  const std::string leaf = ReadFile(dir + "/leaf.pem");
+  const std::string root = ReadFile(dir + "/root.pem");
+  ASSERT_FALSE(leaf.empty());
+
+  auto check = [&] {
+    pb::CheckCertificateRequest req;
+    req.set_certificate(leaf);
+    req.set_purpose(pb::PURPOSE_LOGIN);
+    pb::VerifiedCertificate out;
+    return stub_->CheckCertificate(Ctx().get(), req, &out);
+  };
+  // Waits (bounded) until the answer's reason is `want`; the store is re-read every 2 s.
+  auto await = [&](const std::string& want) {
+    std::string got;
+    for (int i = 0; i < 60; ++i) {
+      got = ReasonOf(check());
+      if (got == want) return got;
+      absl::SleepFor(absl::Milliseconds(250));
+    }
+    return got;
+  };
+  EXPECT_EQ(ReasonOf(check()), "CERT_CHAIN_INCOMPLETE");
+
+  const std::string anchor = absl::StrCat(Env("PKI_DIR"), "/trust/e2e-reload-", tag, ".pem");
+  struct Remove {
+    std::string path;
+    ~Remove() { std::remove(path.c_str()); }
+  } guard{anchor};
+  {
+    std::ofstream out(anchor);
+    out << root;
+  }
+  EXPECT_EQ(await("CERT_REVOCATION_UNKNOWN"), "CERT_REVOCATION_UNKNOWN");
+  grpc::Status g = check();
+  EXPECT_EQ(g.error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  std::remove(anchor.c_str());
+  EXPECT_EQ(await("CERT_CHAIN_INCOMPLETE"), "CERT_CHAIN_INCOMPLETE");
 }
 
 }  // namespace
