@@ -37,6 +37,8 @@ struct IssuerOptions {
 
 }  // namespace dvc::captcha
 
+#include <pqxx/pqxx>
+
 namespace dvc::pg { class Pool; }
 namespace dvc { class Clock; }
 namespace dvc::crypto { class Random; }
@@ -47,6 +49,13 @@ namespace dvc::captcha {
 std::unique_ptr<CaptchaChecker> NewPgCaptchaChecker(pg::Pool* pool, Clock* clock,
                                                     crypto::Random* random, std::string hmac_key,
                                                     IssuerOptions options);
+
+// Verify inside the caller's transaction `tx` (e.g. auth admits a login attempt in one
+// transaction): consumes the challenge (single use even when the answer is wrong), then compares.
+// Same errors as CaptchaChecker::Verify. `now` decides expiry.
+absl::Status VerifyCaptchaInTransaction(pqxx::work& tx, const std::string& hmac_key,
+                                        const std::string& captcha_id, const std::string& answer,
+                                        absl::Time now);
 
 // Deletes challenges that expired before `before`; returns how many. Run it from the service's
 // periodic maintenance, not on the request path.

@@ -30,6 +30,10 @@ absl::Status Invalid() {
                                  "The captcha answer is wrong; please try again with a new one.");
 }
 
+std::string Mac(const std::string& key, const std::string& id, const std::string& answer) {
+  return crypto::HexEncode(crypto::HmacSha256(key, absl::StrCat(id, ":", Canonical(answer))));
+}
+
 class PgCaptchaChecker final : public CaptchaChecker {
  public:
   PgCaptchaChecker(pg::Pool* pool, Clock* clock, crypto::Random* random, std::string key,
@@ -43,12 +47,12 @@ class PgCaptchaChecker final : public CaptchaChecker {
     out.png = std::move(c.png);
     out.expires_at = clock_->Now() + options_.ttl;
     if (options_.expose_answer) out.dev_answer = c.answer;
-    std::string mac = Mac(out.captcha_id, c.answer);
+    std::string mac = Mac(key_, out.captcha_id, c.answer);
     absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
       pg::ExecPrepared(tx, 
           "INSERT INTO captchas (captcha_id, answer_hmac, expires_at) "
-          "VALUES ($1, $2, to_timestamp($3::double precision))",
-          out.captcha_id, mac, absl::ToDoubleSeconds(out.expires_at - absl::UnixEpoch()));
+          "VALUES ($1, $2, timestamptz 'epoch' + $3::bigint * interval '1 microsecond')",
+          out.captcha_id, mac, absl::ToUnixMicros(out.expires_at));
       return absl::OkStatus();
     });
     if (!s.ok()) return s;
@@ -56,42 +60,17 @@ class PgCaptchaChecker final : public CaptchaChecker {
   }
 
   absl::Status Verify(const std::string& captcha_id, const std::string& answer) override {
-    if (captcha_id.empty() || Canonical(answer).empty()) {
-      return status::InvalidArgument("CAPTCHA_REQUIRED", "captcha_answer",
-                                     "Vui lòng nhập mã xác nhận.", "Please enter the captcha.");
-    }
-    if (captcha_id.size() > 64) return Invalid();
-    std::string stored;
-    bool found = false, expired = false;
-    const double now_s = absl::ToDoubleSeconds(clock_->Now() - absl::UnixEpoch());
-    // Consume first (single use even when the answer is wrong), then compare.
+    absl::Status result;
+    const absl::Time now = clock_->Now();
     absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
-      pqxx::result r = pg::ExecPrepared(tx, 
-          "UPDATE captchas SET used_at = now() WHERE captcha_id = $1 AND used_at IS NULL "
-          "RETURNING answer_hmac, expires_at <= to_timestamp($2::double precision)",
-          captcha_id, now_s);
-      found = !r.empty();
-      if (found) {
-        stored = r[0][0].c_str();
-        expired = r[0][1].as<bool>();
-      }
-      return absl::OkStatus();
+      result = VerifyCaptchaInTransaction(tx, key_, captcha_id, answer, now);
+      return absl::OkStatus();  // a wrong answer still commits: the challenge is consumed
     });
     if (!s.ok()) return s;
-    if (!found) return Invalid();
-    if (expired) {
-      return status::FailedPrecondition("CAPTCHA_EXPIRED", "captcha_answer",
-                                        "Mã xác nhận đã hết hạn, vui lòng lấy mã mới.",
-                                        "The captcha has expired; please get a new one.");
-    }
-    if (!crypto::ConstantTimeEquals(stored, Mac(captcha_id, answer))) return Invalid();
-    return absl::OkStatus();
+    return result;
   }
 
  private:
-  std::string Mac(const std::string& id, const std::string& answer) const {
-    return crypto::HexEncode(crypto::HmacSha256(key_, absl::StrCat(id, ":", Canonical(answer))));
-  }
 
   pg::Pool* pool_;
   Clock* clock_;
@@ -119,6 +98,32 @@ std::unique_ptr<CaptchaChecker> NewPgCaptchaChecker(pg::Pool* pool, Clock* clock
                                                     crypto::Random* random, std::string hmac_key,
                                                     IssuerOptions options) {
   return std::make_unique<PgCaptchaChecker>(pool, clock, random, std::move(hmac_key), options);
+}
+
+absl::Status VerifyCaptchaInTransaction(pqxx::work& tx, const std::string& hmac_key,
+                                        const std::string& captcha_id, const std::string& answer,
+                                        absl::Time now) {
+  if (captcha_id.empty() || Canonical(answer).empty()) {
+    return status::InvalidArgument("CAPTCHA_REQUIRED", "captcha_answer",
+                                   "Vui lòng nhập mã xác nhận.", "Please enter the captcha.");
+  }
+  if (captcha_id.size() > 64) return Invalid();
+  // Consume first (single use even when the answer is wrong), then compare.
+  pqxx::result r = pg::ExecPrepared(
+      tx,
+      "UPDATE captchas SET used_at = now() WHERE captcha_id = $1 AND used_at IS NULL "
+      "RETURNING answer_hmac, expires_at <= "
+      "(timestamptz 'epoch' + $2::bigint * interval '1 microsecond')",
+      captcha_id, absl::ToUnixMicros(now));
+  if (r.empty()) return Invalid();
+  const std::string stored = r[0][0].as<std::string>();
+  if (r[0][1].as<bool>()) {
+    return status::FailedPrecondition("CAPTCHA_EXPIRED", "captcha_answer",
+                                      "Mã xác nhận đã hết hạn, vui lòng lấy mã mới.",
+                                      "The captcha has expired; please get a new one.");
+  }
+  if (!crypto::ConstantTimeEquals(stored, Mac(hmac_key, captcha_id, answer))) return Invalid();
+  return absl::OkStatus();
 }
 
 }  // namespace dvc::captcha

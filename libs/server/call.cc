@@ -16,7 +16,7 @@ std::string NewRequestId() {
                          absl::Uniform<uint64_t>(gen));
 }
 
-std::string RequestIdOf(const grpc::ServerContext* ctx) {
+std::string RequestIdOf(const grpc::ServerContextBase* ctx) {
   if (ctx != nullptr) {
     const auto& md = ctx->client_metadata();
     auto it = md.find(kRequestIdHeader);
@@ -32,7 +32,7 @@ std::string RequestIdOf(const grpc::ServerContext* ctx) {
   return NewRequestId();
 }
 
-std::string PeerIp(const grpc::ServerContext* ctx) {
+std::string PeerIp(const grpc::ServerContextBase* ctx) {
   if (ctx == nullptr) return "";
   std::string peer = ctx->peer();  // "ipv4:127.0.0.1:5555" or "ipv6:[::1]:5555"
   if (absl::StartsWith(peer, "ipv4:")) {
@@ -46,7 +46,7 @@ std::string PeerIp(const grpc::ServerContext* ctx) {
   return peer;
 }
 
-std::string ClientIp(const grpc::ServerContext* ctx, const std::string& claimed,
+std::string ClientIp(const grpc::ServerContextBase* ctx, const std::string& claimed,
                      const std::vector<std::string>& trusted_proxies) {
   std::string peer = PeerIp(ctx);
   if (std::find(trusted_proxies.begin(), trusted_proxies.end(), peer) == trusted_proxies.end()) {

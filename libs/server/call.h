@@ -16,22 +16,25 @@ namespace dvc::server {
 
 inline constexpr char kRequestIdHeader[] = "x-request-id";
 
+// The server-side helpers take grpc::ServerContextBase, the base of both the synchronous
+// grpc::ServerContext and the callback API's grpc::CallbackServerContext (libs/server/callback.h).
+
 // The caller's x-request-id (sanitised, ≤ 64 chars) or a fresh random one.
-std::string RequestIdOf(const grpc::ServerContext* ctx);
+std::string RequestIdOf(const grpc::ServerContextBase* ctx);
 std::string NewRequestId();
 // The transport peer's address ("ip", no port).
-std::string PeerIp(const grpc::ServerContext* ctx);
+std::string PeerIp(const grpc::ServerContextBase* ctx);
 // The end user's address for throttles and login history. A caller-supplied address (the
 // request's own field, else the rightmost X-Forwarded-For entry) is believed only when the
 // transport peer is one of `trusted_proxies` (the REST gateway); anyone else is identified by
 // the peer address, so a client cannot pick the address its attempts are counted under.
-std::string ClientIp(const grpc::ServerContext* ctx, const std::string& claimed,
+std::string ClientIp(const grpc::ServerContextBase* ctx, const std::string& claimed,
                      const std::vector<std::string>& trusted_proxies);
 
 // Runs a handler body with the request id in the log scope and maps its status to gRPC:
 //   return server::Handle(ctx, [&] { return impl_.DoThing(...); });
 template <typename F>
-grpc::Status Handle(grpc::ServerContext* ctx, F&& body) {
+grpc::Status Handle(const grpc::ServerContextBase* ctx, F&& body) {
   log::ScopedRequestId scope(RequestIdOf(ctx));
   absl::Status s = body();
   return status::ToGrpcStatus(s);

@@ -22,9 +22,9 @@
 #include "libs/pg/pool.h"
 #include "libs/pg/pool_metrics.h"
 #include "libs/server/call.h"
+#include "libs/server/callback.h"
 #include "libs/server/grpc_server.h"
 #include "libs/server/service_flags.h"
-#include "services/auth/adapters/background_queue.h"
 #include "services/auth/adapters/grpc_clients.h"
 #include "services/auth/adapters/kafka_account_events.h"
 #include "services/auth/adapters/key_dir.h"
@@ -186,7 +186,7 @@ int Run(int argc, char** argv) {
     return Fail(keys.status());
   }
 
-  PgAuthStore store(&pool);
+  PgAuthStore store(&pool, cfg.captcha_hmac_key);
   GrpcAccountsClient accounts(server::Dial(cfg.accounts_addr), cfg.accounts_deadline);
   GrpcOtpClient otp(server::Dial(cfg.otp_addr), cfg.otp_deadline);
   std::unique_ptr<GrpcSigverifyClient> sigverify;
@@ -199,12 +199,16 @@ int Run(int argc, char** argv) {
   auto captcha =
       captcha::NewPgCaptchaChecker(&pool, &clock, &random, cfg.captcha_hmac_key,
                                    captcha::IssuerOptions{.expose_answer = cfg.dev_expose_captcha});
-  // Tasks capture the domain: the queue is drained (reset below) before the domain goes away.
-  auto background = std::make_unique<BackgroundQueue>();
-  BackgroundQueue* queue = background.get();
+  // Background work after the client has its answer (login-history rows): one thread, bounded;
+  // a full queue drops the task with a warning rather than slowing the request path. Tasks
+  // capture the domain: the queue is drained (reset below) before the domain goes away.
+  auto background = std::make_unique<server::BlockingExecutor>(1, 10000);
+  server::BlockingExecutor* queue = background.get();
   AuthDomain domain(
       AuthDomain::Deps{&store, &accounts, &otp, captcha.get(), keys->get(), &clock, &random,
-                       [queue](std::function<void()> fn) { queue->Post(std::move(fn)); },
+                       [queue](std::function<void()> fn) {
+                         if (!queue->Post(std::move(fn))) log::Warn("background_queue.dropped");
+                       },
                        sigverify.get()},
       DeriveSecrets(cfg.token_hmac_key), cfg.auth);
   AuthGrpc api(&domain, cfg.trusted_proxies, cfg.certificate_poll_interval);

@@ -1,13 +1,19 @@
 #include "services/auth/adapters/pg_auth_store.h"
 
+#include "libs/captcha_issuer/captcha_issuer.h"
+
 #include <algorithm>
 #include <map>
 #include <set>
+#include <stdexcept>
 #include <string>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "libs/crypto/encoding.h"
+#include "libs/crypto/hmac.h"
 #include "libs/status/errors.h"
 
 // Times travel as integer microseconds since the Unix epoch, both ways, so nothing depends on
@@ -26,14 +32,6 @@ std::optional<absl::Time> OptTimeOf(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
   return TimeOf(f);
 }
-
-// A nullable bigint parameter: pass p() to exec_params (nullptr → SQL NULL).
-struct OptUs {
-  explicit OptUs(const std::optional<absl::Time>& t) : has(t.has_value()), s(t ? Us(*t) : "") {}
-  const char* p() const { return has ? s.c_str() : nullptr; }
-  bool has;
-  std::string s;
-};
 
 bool IsUuid(const std::string& s) {
   if (s.size() != 36) return false;
@@ -69,18 +67,118 @@ Session SessionOf(const pqxx::row& r, int c) {
   return s;
 }
 
+
+// ---- arrays, throttle rows, captchas (shared by the transactions below) ----------------------
+
+// A text[] literal: every element double-quoted, with \ and " escaped.
+std::string TextArray(const std::vector<std::string>& v) {
+  std::string out = "{";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : v[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+// A bigint[] literal of microseconds since the epoch, NULL for an absent time.
+std::string OptUsArray(const std::vector<std::optional<absl::Time>>& v) {
+  std::vector<std::string> parts;
+  for (const auto& t : v) parts.push_back(t.has_value() ? Us(*t) : "NULL");
+  return absl::StrCat("{", absl::StrJoin(parts, ","), "}");
+}
+
+absl::Status CheckDistinct(const std::vector<std::string>& keys) {
+  std::vector<std::string> sorted(keys);
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+    return absl::InvalidArgumentError("duplicate throttle key");
+  }
+  return absl::OkStatus();
+}
+
+// Creates the missing throttle rows of `keys` (distinct) and locks all of them, both in key
+// order so that concurrent transactions cannot deadlock; returns their states in the order of
+// `keys`. Two statements, whatever the number of keys.
+std::vector<ThrottleState> LockThrottles(pqxx::work& tx, const std::vector<std::string>& keys) {
+  std::vector<std::string> sorted(keys);
+  std::sort(sorted.begin(), sorted.end());
+  const std::string array = TextArray(sorted);
+  pg::ExecPrepared(tx,
+                   "INSERT INTO login_throttles (key) SELECT k FROM unnest($1::text[]) "
+                   "WITH ORDINALITY AS u(k, n) ORDER BY n ON CONFLICT (key) DO NOTHING",
+                   array);
+  pqxx::result r = pg::ExecPrepared(
+      tx,
+      "SELECT key, failures, " US("blocked_until") ", " US("last_failure_at") ", " US(
+          "last_success_at") " FROM login_throttles WHERE key = ANY($1::text[]) "
+                             "ORDER BY key FOR UPDATE",
+      array);
+  std::map<std::string, ThrottleState> loaded;
+  for (const auto& row : r) {
+    ThrottleState st;
+    st.key = row[0].as<std::string>();
+    st.failures = row[1].as<int>();
+    st.blocked_until = OptTimeOf(row[2]);
+    st.last_failure_at = OptTimeOf(row[3]);
+    st.last_success_at = OptTimeOf(row[4]);
+    loaded[st.key] = st;
+  }
+  std::vector<ThrottleState> states;
+  for (const std::string& key : keys) {
+    auto it = loaded.find(key);
+    // Only a purge deleting the row between the two statements can do this (INTERNAL, as when
+    // a single-row read finds nothing).
+    if (it == loaded.end()) throw std::runtime_error("throttle row vanished");
+    states.push_back(it->second);
+  }
+  return states;
+}
+
+// Stores `states` (states[i] is keys[i]) in the rows LockThrottles locked. One statement.
+void WriteThrottles(pqxx::work& tx, const std::vector<std::string>& keys,
+                    const std::vector<ThrottleState>& states) {
+  std::vector<std::string> failures;
+  std::vector<std::optional<absl::Time>> blocked, failure, success;
+  for (const ThrottleState& st : states) {
+    failures.push_back(std::to_string(st.failures));
+    blocked.push_back(st.blocked_until);
+    failure.push_back(st.last_failure_at);
+    success.push_back(st.last_success_at);
+  }
+  pg::ExecPrepared(
+      tx,
+      "UPDATE login_throttles t SET failures = v.failures, "
+      "blocked_until = TIMESTAMPTZ 'epoch' + v.blocked * INTERVAL '1 microsecond', "
+      "last_failure_at = TIMESTAMPTZ 'epoch' + v.failure * INTERVAL '1 microsecond', "
+      "last_success_at = TIMESTAMPTZ 'epoch' + v.success * INTERVAL '1 microsecond', "
+      "updated_at = now() "
+      "FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[]) "
+      "AS v(key, failures, blocked, failure, success) WHERE t.key = v.key",
+      TextArray(keys), absl::StrCat("{", absl::StrJoin(failures, ","), "}"), OptUsArray(blocked),
+      OptUsArray(failure), OptUsArray(success));
+}
+
+void InsertLoginFlow(pqxx::work& tx, const LoginFlow& f) {
+  pg::ExecPrepared(tx,
+      "INSERT INTO login_flows (flow_id, account_id, ial, challenge_id, client_ip, user_agent, "
+      "device, created_at, expires_at, method, subscriber_index) VALUES ($1::uuid, "
+      "NULLIF($2, '')::uuid, $3, $4, $5, $6, $7, " TS(8) ", " TS(9) ", $10, $11)",
+      f.flow_id, f.account_id, f.ial, f.challenge_id, f.client.ip, f.client.user_agent,
+      f.client.device, Us(f.created_at), Us(f.expires_at), f.method, f.subscriber_index);
+}
+
 }  // namespace
 
 // ---- login flows ------------------------------------------------------------------------------
 
 absl::Status PgAuthStore::CreateLoginFlow(const LoginFlow& f) {
   return pool_->WithTransaction([&](pqxx::work& tx) {
-    pg::ExecPrepared(tx, 
-        "INSERT INTO login_flows (flow_id, account_id, ial, challenge_id, client_ip, user_agent, "
-        "device, created_at, expires_at, method, subscriber_index) VALUES ($1::uuid, "
-        "NULLIF($2, '')::uuid, $3, $4, $5, $6, $7, " TS(8) ", " TS(9) ", $10, $11)",
-        f.flow_id, f.account_id, f.ial, f.challenge_id, f.client.ip, f.client.user_agent,
-        f.client.device, Us(f.created_at), Us(f.expires_at), f.method, f.subscriber_index);
+    InsertLoginFlow(tx, f);
     return absl::OkStatus();
   });
 }
@@ -136,45 +234,51 @@ absl::StatusOr<bool> PgAuthStore::CompleteLoginFlow(const std::string& flow_id, 
 absl::Status PgAuthStore::UpdateThrottles(
     const std::vector<std::string>& keys,
     const std::function<absl::Status(std::vector<ThrottleState>& states)>& fn) {
-  // Lock in a global order (sorted keys) so concurrent callers cannot deadlock.
-  std::vector<std::string> sorted(keys);
-  std::sort(sorted.begin(), sorted.end());
-  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
-    return absl::InvalidArgumentError("duplicate throttle key");
-  }
+  if (absl::Status s = CheckDistinct(keys); !s.ok()) return s;
   return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
-    std::map<std::string, ThrottleState> loaded;
-    for (const std::string& key : sorted) {
-      pg::ExecPrepared(tx, "INSERT INTO login_throttles (key) VALUES ($1) ON CONFLICT (key) DO NOTHING",
-                     key);
-      pqxx::row r = pg::ExecPrepared1(tx, 
-          "SELECT failures, " US("blocked_until") ", " US("last_failure_at") ", " US(
-              "last_success_at") " FROM login_throttles WHERE key = $1 FOR UPDATE",
-          key);
-      ThrottleState st;
-      st.key = key;
-      st.failures = r[0].as<int>();
-      st.blocked_until = OptTimeOf(r[1]);
-      st.last_failure_at = OptTimeOf(r[2]);
-      st.last_success_at = OptTimeOf(r[3]);
-      loaded[key] = st;
-    }
-    std::vector<ThrottleState> states;
-    for (const std::string& key : keys) states.push_back(loaded[key]);
+    std::vector<ThrottleState> states = LockThrottles(tx, keys);
     if (absl::Status s = fn(states); !s.ok()) return s;  // rolls back the inserts too
-    for (size_t i = 0; i < keys.size(); ++i) {
-      const ThrottleState& st = states[i];
-      OptUs blocked(st.blocked_until), failure(st.last_failure_at), success(st.last_success_at);
-      pg::ExecPrepared(tx, 
-          "UPDATE login_throttles SET failures = $2, "
-          "blocked_until = TIMESTAMPTZ 'epoch' + $3::bigint * INTERVAL '1 microsecond', "
-          "last_failure_at = TIMESTAMPTZ 'epoch' + $4::bigint * INTERVAL '1 microsecond', "
-          "last_success_at = TIMESTAMPTZ 'epoch' + $5::bigint * INTERVAL '1 microsecond', "
-          "updated_at = now() WHERE key = $1",
-          keys[i], st.failures, blocked.p(), failure.p(), success.p());
-    }
+    WriteThrottles(tx, keys, states);
     return absl::OkStatus();
   });
+}
+
+absl::Status PgAuthStore::UpdateThrottlesAndCreateFlow(const ThrottleUpdate& update,
+                                                       const LoginFlow& flow) {
+  if (absl::Status s = CheckDistinct(update.keys); !s.ok()) return s;
+  return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    std::vector<ThrottleState> states = LockThrottles(tx, update.keys);
+    if (absl::Status s = update.fn(states); !s.ok()) return s;  // nothing written
+    WriteThrottles(tx, update.keys, states);
+    InsertLoginFlow(tx, flow);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgAuthStore::AdmitPasswordAttempt(const PasswordAdmission& a) {
+  if (absl::Status s = CheckDistinct(a.throttle.keys); !s.ok()) return s;
+  // Steps that fail end the transaction with a commit (what the steps before wrote is kept), so
+  // their status travels outside WithTransaction's own.
+  absl::Status outcome;
+  absl::Status st = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    outcome = absl::OkStatus();
+    pqxx::row w = pg::ExecPrepared1(
+        tx,
+        "INSERT INTO rate_windows (key, window_start, count) VALUES ($1, " TS(2) ", 1) "
+        "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_windows.count + 1 "
+        "RETURNING count",
+        a.ip_window_key, Us(a.ip_window_start));
+    if (outcome = a.check_ip(w[0].as<int>()); !outcome.ok()) return absl::OkStatus();
+    outcome = captcha::VerifyCaptchaInTransaction(tx, captcha_hmac_key_, a.captcha_id,
+                                                  a.captcha_answer, a.now);
+    if (!outcome.ok()) return absl::OkStatus();
+    std::vector<ThrottleState> states = LockThrottles(tx, a.throttle.keys);
+    if (outcome = a.throttle.fn(states); !outcome.ok()) return absl::OkStatus();
+    WriteThrottles(tx, a.throttle.keys, states);
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
+  return outcome;
 }
 
 absl::StatusOr<int> PgAuthStore::IncrementWindow(const std::string& key, absl::Time window_start) {

@@ -1,5 +1,8 @@
-// PostgreSQL implementation of the auth store (services/auth/migrations/0001_auth.sql).
+// PostgreSQL implementation of the auth store (services/auth/migrations/0001_auth.sql, and the
+// `captchas` table of libs/captcha_issuer, which lives in auth's database).
 #pragma once
+
+#include <string>
 
 #include "libs/pg/pool.h"
 #include "services/auth/domain/ports.h"
@@ -8,7 +11,10 @@ namespace dvc::auth {
 
 class PgAuthStore final : public AuthStore {
  public:
-  explicit PgAuthStore(pg::Pool* pool) : pool_(pool) {}
+  // `captcha_hmac_key`: the key the captchas were issued with (captcha::NewPgCaptchaChecker's),
+  // for the captcha step of AdmitPasswordAttempt.
+  PgAuthStore(pg::Pool* pool, std::string captcha_hmac_key)
+      : pool_(pool), captcha_hmac_key_(std::move(captcha_hmac_key)) {}
 
   absl::Status CreateLoginFlow(const LoginFlow& flow) override;
   absl::StatusOr<std::optional<LoginFlow>> GetLoginFlow(const std::string& flow_id) override;
@@ -17,6 +23,9 @@ class PgAuthStore final : public AuthStore {
       const std::vector<std::string>& keys,
       const std::function<absl::Status(std::vector<ThrottleState>& states)>& fn) override;
   absl::StatusOr<int> IncrementWindow(const std::string& key, absl::Time window_start) override;
+  absl::Status AdmitPasswordAttempt(const PasswordAdmission& admission) override;
+  absl::Status UpdateThrottlesAndCreateFlow(const ThrottleUpdate& update,
+                                            const LoginFlow& flow) override;
   absl::Status AppendLoginRecord(const LoginRecord& record) override;
   absl::StatusOr<std::vector<LoginRecord>> ListLoginRecords(const std::string& account_id,
                                                             int limit) override;
@@ -34,6 +43,7 @@ class PgAuthStore final : public AuthStore {
 
  private:
   pg::Pool* pool_;
+  std::string captcha_hmac_key_;
 };
 
 }  // namespace dvc::auth

@@ -10,15 +10,20 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/barrier.h"
+#include "libs/captcha_issuer/captcha_issuer.h"
+#include "libs/clock/clock.h"
+#include "libs/crypto/random.h"
 #include "libs/pg/migrate.h"
 #include "libs/pg/testing/test_database.h"
 #include "services/auth/adapters/pg_auth_store.h"
+#include "libs/status/errors.h"
 #include "services/auth/migrations.h"
 
 namespace dvc::auth {
 namespace {
 
 constexpr char kAccount[] = "6f1c2a3b-0000-4000-8000-000000000001";
+constexpr char kCaptchaKey[] = "captcha-test-key-0123456789";
 
 class PgAuthStoreTest : public ::testing::Test {
  protected:
@@ -28,9 +33,12 @@ class PgAuthStoreTest : public ::testing::Test {
     db_ = std::move(*db);
     pool_ = std::make_unique<pg::Pool>(pg::PoolOptions{.url = db_->url(), .size = 12});
     ASSERT_TRUE(pg::Migrate(*pool_, migrations::Files()).ok());
-    store_ = std::make_unique<PgAuthStore>(pool_.get());
+    store_ = std::make_unique<PgAuthStore>(pool_.get(), kCaptchaKey);
+    captchas_ = captcha::NewPgCaptchaChecker(pool_.get(), &captcha_clock_, &random_, kCaptchaKey,
+                                             captcha::IssuerOptions{.expose_answer = true});
   }
   void TearDown() override {
+    captchas_.reset();
     store_.reset();
     pool_.reset();
     db_.reset();
@@ -56,6 +64,58 @@ class PgAuthStoreTest : public ::testing::Test {
     return RefreshRecord{hmac, "", now_, now_ + idle};
   }
 
+  int Count(const std::string& sql) {
+    int n = -1;
+    EXPECT_TRUE(pool_
+                    ->WithReadOnly([&](pqxx::work& tx) {
+                      n = tx.exec1(sql)[0].as<int>();
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return n;
+  }
+
+  // A password admission from `ip` with a captcha issued by libs/captcha_issuer (as auth's
+  // CreateCaptcha does); `ip_limit` requests per window; the throttle step adds one failure to
+  // each key, or fails when `throttled`.
+  PasswordAdmission Admission(const std::string& ip, const std::string& captcha_id,
+                              const std::string& answer, int ip_limit = 100,
+                              bool throttled = false) {
+    PasswordAdmission a;
+    a.ip_window_key = "ip:" + ip;
+    a.ip_window_start = now_;
+    a.check_ip = [ip_limit](int count) {
+      return count > ip_limit ? absl::ResourceExhaustedError("ip limited") : absl::OkStatus();
+    };
+    a.captcha_id = captcha_id;
+    a.captcha_answer = answer;
+    a.now = captcha_clock_.Now();
+    a.throttle.keys = {"pair:x:" + ip, "id:x"};
+    a.throttle.fn = [throttled](std::vector<ThrottleState>& st) {
+      if (throttled) return absl::ResourceExhaustedError("throttled");
+      for (auto& x : st) x.failures++;
+      return absl::OkStatus();
+    };
+    return a;
+  }
+  captcha::IssuedCaptcha Captcha() {
+    auto c = captchas_->Issue();
+    EXPECT_TRUE(c.ok()) << c.status();
+    return *c;
+  }
+  int Failures(const std::string& key) {
+    int n = -1;
+    absl::Status s = store_->UpdateThrottles({key}, [&](std::vector<ThrottleState>& st) {
+      n = st[0].failures;
+      return absl::CancelledError("read only");
+    });
+    EXPECT_TRUE(absl::IsCancelled(s));
+    return n;
+  }
+
+  FakeClock captcha_clock_;
+  crypto::OsRandom random_;
+  std::unique_ptr<captcha::CaptchaChecker> captchas_;
   // Microsecond precision, as stored.
   absl::Time now_ = absl::FromUnixMicros(1795000000123456);
   std::unique_ptr<pg::testing::TestDatabase> db_;
@@ -208,6 +268,135 @@ TEST_F(PgAuthStoreTest, ConcurrentThrottleUpdatesDoNotLoseCounts) {
                                       return absl::OkStatus();
                                     })
                   .ok());
+}
+
+TEST_F(PgAuthStoreTest, AdmissionChecksCaptchasIssuedByTheCaptchaLibrary) {
+  // The right answer, in lower case with spaces: admitted, throttles counted.
+  captcha::IssuedCaptcha c1 = Captcha();
+  std::string relaxed = absl::AsciiStrToLower(c1.dev_answer);
+  relaxed.insert(1, " ");
+  ASSERT_TRUE(store_->AdmitPasswordAttempt(Admission("1.1.1.1", c1.captcha_id, relaxed)).ok());
+  EXPECT_EQ(Failures("pair:x:1.1.1.1"), 1);
+  EXPECT_EQ(Failures("id:x"), 1);
+  // Single use: the same captcha again is invalid, and nothing more is counted.
+  absl::Status again = store_->AdmitPasswordAttempt(Admission("1.1.1.1", c1.captcha_id, relaxed));
+  EXPECT_EQ(again.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status::ReasonOf(again), "CAPTCHA_INVALID");
+  EXPECT_EQ(Failures("id:x"), 1);
+
+  // A wrong answer consumes the captcha too.
+  captcha::IssuedCaptcha c2 = Captcha();
+  EXPECT_EQ(status::ReasonOf(store_->AdmitPasswordAttempt(Admission("1.1.1.1", c2.captcha_id, "?"))),
+            "CAPTCHA_INVALID");
+  EXPECT_EQ(status::ReasonOf(
+                store_->AdmitPasswordAttempt(Admission("1.1.1.1", c2.captcha_id, c2.dev_answer))),
+            "CAPTCHA_INVALID");
+  // Missing, unknown, over-long and expired captchas.
+  EXPECT_EQ(status::ReasonOf(store_->AdmitPasswordAttempt(Admission("1.1.1.1", "", "AB"))),
+            "CAPTCHA_REQUIRED");
+  EXPECT_EQ(status::ReasonOf(store_->AdmitPasswordAttempt(Admission("1.1.1.1", "x", " "))),
+            "CAPTCHA_REQUIRED");
+  EXPECT_EQ(status::ReasonOf(store_->AdmitPasswordAttempt(Admission("1.1.1.1", "nope", "AB"))),
+            "CAPTCHA_INVALID");
+  EXPECT_EQ(status::ReasonOf(store_->AdmitPasswordAttempt(
+                Admission("1.1.1.1", std::string(65, 'a'), "AB"))),
+            "CAPTCHA_INVALID");
+  captcha::IssuedCaptcha c3 = Captcha();
+  captcha_clock_.Advance(absl::Minutes(6));
+  absl::Status expired =
+      store_->AdmitPasswordAttempt(Admission("1.1.1.1", c3.captcha_id, c3.dev_answer));
+  EXPECT_EQ(expired.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(status::ReasonOf(expired), "CAPTCHA_EXPIRED");
+  EXPECT_EQ(Failures("id:x"), 1);
+  // Every request counted in the IP window, whatever its captcha.
+  EXPECT_EQ(*store_->IncrementWindow("ip:1.1.1.1", now_), 10);
+}
+
+TEST_F(PgAuthStoreTest, AdmissionStepsStopAtTheFirstFailureAndKeepWhatCameBefore) {
+  // Past the IP limit: counted in the window, but the captcha is not consumed.
+  captcha::IssuedCaptcha c = Captcha();
+  ASSERT_TRUE(store_->IncrementWindow("ip:2.2.2.2", now_).ok());
+  absl::Status limited =
+      store_->AdmitPasswordAttempt(Admission("2.2.2.2", c.captcha_id, c.dev_answer, 1));
+  EXPECT_EQ(limited.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(Count("SELECT count(*) FROM captchas WHERE used_at IS NOT NULL"), 0);
+  EXPECT_EQ(Count("SELECT count FROM rate_windows WHERE key = 'ip:2.2.2.2'"), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM login_throttles"), 0);
+
+  // Throttled: captcha consumed and window counted, counters not written.
+  ASSERT_TRUE(store_
+                  ->UpdateThrottles({"id:x"},
+                                    [](std::vector<ThrottleState>& st) {
+                                      st[0].failures = 9;
+                                      return absl::OkStatus();
+                                    })
+                  .ok());
+  absl::Status throttled = store_->AdmitPasswordAttempt(
+      Admission("3.3.3.3", c.captcha_id, c.dev_answer, 100, /*throttled=*/true));
+  EXPECT_EQ(throttled.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(throttled.message(), "throttled");
+  EXPECT_EQ(Count("SELECT count(*) FROM captchas WHERE used_at IS NOT NULL"), 1);
+  EXPECT_EQ(Count("SELECT count FROM rate_windows WHERE key = 'ip:3.3.3.3'"), 1);
+  EXPECT_EQ(Failures("id:x"), 9);
+  EXPECT_EQ(Failures("pair:x:3.3.3.3"), 0);
+}
+
+TEST_F(PgAuthStoreTest, ThrottleKeysWithQuotesBracesAndBackslashesRoundTrip) {
+  // Client addresses come from the gateway's X-Forwarded-For: anything up to 64 characters.
+  const std::vector<std::string> keys = {"pair:x:\"a,b\"", "pair:x:{}\\", "pair:x:NULL",
+                                         "pair:x: sp ", "id:x"};
+  ASSERT_TRUE(store_
+                  ->UpdateThrottles(keys,
+                                    [&](std::vector<ThrottleState>& st) {
+                                      for (size_t i = 0; i < st.size(); ++i) {
+                                        EXPECT_EQ(st[i].key, keys[i]);
+                                        st[i].failures = static_cast<int>(i) + 1;
+                                        if (i % 2) st[i].blocked_until = now_;
+                                      }
+                                      return absl::OkStatus();
+                                    })
+                  .ok());
+  for (size_t i = 0; i < keys.size(); ++i) EXPECT_EQ(Failures(keys[i]), i + 1) << keys[i];
+  EXPECT_EQ(Count("SELECT count(*) FROM login_throttles WHERE blocked_until IS NOT NULL"), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM login_throttles"), 5);
+}
+
+TEST_F(PgAuthStoreTest, SuccessAndLoginFlowAreWrittenTogetherOrNotAtAll) {
+  LoginFlow f;
+  f.flow_id = Uuid(41);
+  f.account_id = kAccount;
+  f.ial = 2;
+  f.challenge_id = "ch-1";
+  f.created_at = now_;
+  f.expires_at = now_ + absl::Minutes(10);
+  ThrottleUpdate success{{"pair:x:ip", "id:x"}, [&](std::vector<ThrottleState>& st) {
+                           st[0].last_success_at = now_;
+                           st[1].failures = 3;
+                           return absl::OkStatus();
+                         }};
+  ASSERT_TRUE(store_->UpdateThrottlesAndCreateFlow(success, f).ok());
+  auto got = store_->GetLoginFlow(f.flow_id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->challenge_id, "ch-1");
+  EXPECT_EQ(Failures("id:x"), 3);
+
+  // The same flow id again: the insert fails, so the counters are not written either.
+  ThrottleUpdate more{{"pair:x:ip", "id:x"}, [](std::vector<ThrottleState>& st) {
+                        st[1].failures = 50;
+                        return absl::OkStatus();
+                      }};
+  EXPECT_FALSE(store_->UpdateThrottlesAndCreateFlow(more, f).ok());
+  EXPECT_EQ(Failures("id:x"), 3);
+  // A failing update: no flow.
+  f.flow_id = Uuid(42);
+  ThrottleUpdate refused{{"id:x"}, [](std::vector<ThrottleState>&) {
+                           return absl::FailedPreconditionError("no");
+                         }};
+  EXPECT_EQ(store_->UpdateThrottlesAndCreateFlow(refused, f).code(),
+            absl::StatusCode::kFailedPrecondition);
+  got = store_->GetLoginFlow(f.flow_id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
 }
 
 TEST_F(PgAuthStoreTest, WindowCounters) {

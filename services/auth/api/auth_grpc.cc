@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_join.h"
 #include "libs/server/call.h"
+#include "libs/server/callback.h"
 #include "libs/status/errors.h"
 
 namespace dvc::auth {
@@ -55,6 +56,17 @@ absl::StatusOr<SignatureFormat> FormatFromProto(v1::SignatureFormat f) {
                                      "Định dạng chữ ký không hợp lệ.",
                                      "The signature format is missing or unknown.");
   }
+}
+
+void ToProto(const Introspection& i, v1::IntrospectResponse* out) {
+  out->set_active(i.active);
+  if (!i.active) return;
+  out->set_sub(i.sub);
+  out->set_acr(i.acr);
+  out->set_exp(i.exp);
+  out->set_iat(i.iat);
+  out->set_session_id(i.session_id);
+  out->set_amr(absl::StrJoin(i.amr, "+"));
 }
 
 }  // namespace
@@ -205,25 +217,26 @@ grpc::Status AuthGrpc::Logout(grpc::ServerContext* ctx, const v1::LogoutRequest*
   return server::Handle(ctx, [&] { return domain_->Logout(req->refresh_token()); });
 }
 
-grpc::Status AuthGrpc::Introspect(grpc::ServerContext* ctx, const v1::IntrospectRequest* req,
-                                  v1::IntrospectResponse* out) {
-  return server::Handle(ctx, [&]() -> absl::Status {
-    Introspection i = domain_->Introspect(req->token());
-    out->set_active(i.active);
-    if (!i.active) return absl::OkStatus();
-    out->set_sub(i.sub);
-    out->set_acr(i.acr);
-    out->set_exp(i.exp);
-    out->set_iat(i.iat);
-    out->set_session_id(i.session_id);
-    out->set_amr(absl::StrJoin(i.amr, "+"));
+grpc::ServerUnaryReactor* AuthGrpc::Introspect(grpc::CallbackServerContext* ctx,
+                                               const v1::IntrospectRequest* req,
+                                               v1::IntrospectResponse* out) {
+  // From the caches, on the gRPC thread; a miss goes to the executor, which may block.
+  std::optional<Introspection> fast = domain_->TryIntrospect(req->token());
+  if (fast.has_value()) {
+    return server::HandleUnary(ctx, [&] {
+      ToProto(*fast, out);
+      return absl::OkStatus();
+    });
+  }
+  return server::HandleUnaryOn(&blocking_, ctx, [this, req, out] {
+    ToProto(domain_->Introspect(req->token()), out);
     return absl::OkStatus();
   });
 }
 
-grpc::Status AuthGrpc::GetJwks(grpc::ServerContext* ctx, const v1::GetJwksRequest*,
-                               v1::GetJwksResponse* out) {
-  return server::Handle(ctx, [&]() -> absl::Status {
+grpc::ServerUnaryReactor* AuthGrpc::GetJwks(grpc::CallbackServerContext* ctx,
+                                            const v1::GetJwksRequest*, v1::GetJwksResponse* out) {
+  return server::HandleUnary(ctx, [&] {
     out->set_jwks_json(domain_->Jwks());
     return absl::OkStatus();
   });

@@ -309,7 +309,7 @@ class AuthServiceTest : public ::testing::Test {
     ASSERT_TRUE(keys.ok()) << keys.status();
     keys_ = std::move(*keys);
 
-    store_ = std::make_unique<PgAuthStore>(pool_.get());
+    store_ = std::make_unique<PgAuthStore>(pool_.get(), "captcha-test-key-0123456789");
     accounts_ = std::make_unique<GrpcAccountsClient>(server::Dial(fakes_addr), absl::Seconds(3));
     otp_ = std::make_unique<GrpcOtpClient>(server::Dial(fakes_addr), absl::Seconds(3));
     sigverify_ = std::make_unique<GrpcSigverifyClient>(server::Dial(fakes_addr), absl::Seconds(3));

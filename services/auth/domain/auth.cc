@@ -181,16 +181,17 @@ void AuthDomain::RecordHistory(const std::string& account_id, const std::string&
 absl::StatusOr<LoginFlowView> AuthDomain::StartPasswordLogin(const StartLoginRequest& req) {
   ClientInfo client = req.client;
   if (client.ip.empty()) client.ip = "unknown";
-  if (absl::Status s = throttle_.CheckIp(client.ip); !s.ok()) return s;
-  // The captcha is consumed whatever happens next.
-  if (absl::Status s = deps_.captcha->Verify(req.captcha_id, req.captcha_answer); !s.ok()) {
-    return s;
-  }
-
   const std::string id_number = NormalizeIdNumber(req.id_number);
   const std::string id_index =
       crypto::BlindIndex(secrets_.index_key, absl::StrCat("id_number:", id_number));
-  if (absl::Status s = throttle_.Admit(id_index, client.ip); !s.ok()) return s;
+
+  // One transaction: the request counts in the IP window, the captcha is consumed (whatever
+  // happens next), and the attempt is admitted by the throttles (counted as a failure in
+  // advance) — each step only when the one before passed.
+  PasswordAdmission admission = throttle_.PasswordAdmissionFor(id_index, client.ip);
+  admission.captcha_id = req.captcha_id;
+  admission.captcha_answer = req.captcha_answer;
+  if (absl::Status s = deps_.store->AdmitPasswordAttempt(admission); !s.ok()) return s;
   // Counted like any failure; the answer is the same as for a wrong password.
   if (!WellFormedIdNumber(id_number) || req.password.empty()) return InvalidCredentials();
 
@@ -215,22 +216,29 @@ absl::StatusOr<LoginFlowView> AuthDomain::StartPasswordLogin(const StartLoginReq
     return InvalidCredentials();
   }
 
-  // The password is right: the pair counter starts over.
-  if (absl::Status s = throttle_.RecordSuccess(id_index, client.ip); !s.ok()) {
-    log::Warn("login.throttle_reset_failed", {{"error", s.ToString()}});
-  }
+  // The password is right: the pair counter starts over. Written together with the login flow
+  // when there is one, on its own otherwise.
+  const ThrottleUpdate success = throttle_.SuccessUpdate(id_index, client.ip);
+  auto record_success = [&] {
+    if (absl::Status s = deps_.store->UpdateThrottles(success.keys, success.fn); !s.ok()) {
+      log::Warn("login.throttle_reset_failed", {{"error", s.ToString()}});
+    }
+  };
   if (verdict->status == AccountStatus::kLocked) {
+    record_success();
     RecordHistory(verdict->account_id, kLoginMethodPasswordOtp, false, "ACCOUNT_LOCKED", client, now);
     return status::PermissionDenied("ACCOUNT_LOCKED",
                                     "Tài khoản đã bị khóa. Vui lòng liên hệ bộ phận hỗ trợ.",
                                     "The account is locked. Please contact support.");
   }
   if (verdict->status == AccountStatus::kClosed) {
+    record_success();
     RecordHistory(verdict->account_id, kLoginMethodPasswordOtp, false, "ACCOUNT_CLOSED", client, now);
     return status::PermissionDenied("ACCOUNT_CLOSED", "Tài khoản đã bị đóng.",
                                     "The account has been closed.");
   }
   if (verdict->phone.empty()) {
+    record_success();
     RecordHistory(verdict->account_id, kLoginMethodPasswordOtp, false, "OTP_PHONE_MISSING", client, now);
     return status::FailedPrecondition("OTP_PHONE_MISSING", "",
                                       "Tài khoản chưa có số điện thoại nhận OTP.",
@@ -248,9 +256,14 @@ absl::StatusOr<LoginFlowView> AuthDomain::StartPasswordLogin(const StartLoginReq
       crypto::BlindIndex(secrets_.index_key, absl::StrCat("account:", verdict->account_id));
   auto challenge = deps_.otp->Send(absl::StrCat("login:", flow.flow_id), verdict->phone,
                                    kOtpPurposeLogin, subject);
-  if (!challenge.ok()) return challenge.status();  // e.g. RESOURCE_EXHAUSTED as is
+  if (!challenge.ok()) {
+    record_success();
+    return challenge.status();  // e.g. RESOURCE_EXHAUSTED as is
+  }
   flow.challenge_id = challenge->challenge_id;
-  if (absl::Status s = deps_.store->CreateLoginFlow(flow); !s.ok()) return s;
+  if (absl::Status s = deps_.store->UpdateThrottlesAndCreateFlow(success, flow); !s.ok()) {
+    return s;
+  }
   log::Info("login.otp_sent", {{"flow_id", flow.flow_id}});
   return LoginFlowView{flow.flow_id, challenge->masked_phone, flow.expires_at,
                        challenge->expires_at, challenge->resend_after};
@@ -624,6 +637,10 @@ absl::StatusOr<int> AuthDomain::RevokeAllSessions(const std::string& account_id,
 
 Introspection AuthDomain::Introspect(const std::string& token) {
   return introspector_.Introspect(token);
+}
+
+std::optional<Introspection> AuthDomain::TryIntrospect(const std::string& token) {
+  return introspector_.TryIntrospect(token);
 }
 
 std::string AuthDomain::Jwks() {

@@ -133,6 +133,8 @@ class AuthDomain final {
     AuthStore* store;
     AccountsPort* accounts;
     OtpPort* otp;
+    // Issues captchas; their answers are checked by the store, in the transaction that admits
+    // a password attempt (AuthStore::AdmitPasswordAttempt).
     captcha::CaptchaChecker* captcha;
     KeySource* keys;
     Clock* clock;
@@ -170,6 +172,9 @@ class AuthDomain final {
   absl::StatusOr<int> RevokeAllSessions(const std::string& account_id, const std::string& reason,
                                         std::optional<absl::Time> changed_at = std::nullopt);
   Introspection Introspect(const std::string& token);
+  // Introspect without blocking: nullopt when the answer needs the database or the key
+  // directory (see Introspector::TryIntrospect).
+  std::optional<Introspection> TryIntrospect(const std::string& token);
   std::string Jwks();
   absl::StatusOr<std::vector<LoginRecord>> ListLoginHistory(const std::string& account_id,
                                                             int limit);

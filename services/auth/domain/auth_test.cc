@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libs/clock/clock.h"
+#include "libs/crypto/aead.h"
 #include "libs/crypto/testing/fake_random.h"
 #include "libs/jwt/json.h"
 #include "libs/jwt/jwt.h"
@@ -155,6 +156,40 @@ TEST_F(AuthTest, UnknownAccountWrongPasswordAndMalformedIdAreIndistinguishable) 
   EXPECT_EQ(records[0].account_id, kAccountId);
   EXPECT_FALSE(records[0].success);
   EXPECT_EQ(records[0].failure_reason, "INVALID_CREDENTIALS");
+}
+
+TEST_F(AuthTest, PasswordStepTakesTwoStoreTransactionsAndAFailureOne) {
+  int before = store_.transactions();
+  ASSERT_TRUE(domain_->StartPasswordLogin(Req()).ok());
+  // The IP window, the captcha and the admission; then the success together with the flow.
+  EXPECT_EQ(store_.transactions() - before, 2);
+  before = store_.transactions();
+  EXPECT_FALSE(domain_->StartPasswordLogin(Req("079123456789", "x")).ok());
+  EXPECT_EQ(store_.transactions() - before, 1);  // unknown account: the admission only
+  before = store_.transactions();
+  EXPECT_FALSE(domain_->StartPasswordLogin(Req(kCccd, "x")).ok());
+  // The same on the request path; the history row is written by the deferred task (run inline
+  // here, after the answer in the service).
+  EXPECT_EQ(store_.transactions() - before, 2);
+}
+
+TEST_F(AuthTest, CorrectPasswordResetsThePairCounterAlsoWhenTheOtpCannotBeSent) {
+  for (int i = 0; i < 4; ++i) (void)domain_->StartPasswordLogin(Req(kCccd, "bad"));
+  otp_.set_send_error(status::ResourceExhausted("OTP_SEND_LIMITED", "vi", "en", 42));
+  EXPECT_EQ(status::ReasonOf(domain_->StartPasswordLogin(Req()).status()), "OTP_SEND_LIMITED");
+  otp_.set_send_error(absl::OkStatus());
+  const std::string index =
+      crypto::BlindIndex(DeriveSecrets("test-secret").index_key, absl::StrCat("id_number:", kCccd));
+  auto pair = store_.Throttle(LoginThrottle::PairKey(index, "203.0.113.7"));
+  ASSERT_TRUE(pair.has_value());
+  EXPECT_EQ(pair->failures, 0);
+  EXPECT_EQ(pair->last_success_at, clock_.Now());
+  auto id = store_.Throttle(LoginThrottle::IdentifierKey(index));
+  ASSERT_TRUE(id.has_value());
+  EXPECT_EQ(id->failures, 4);  // the right attempt's own failure given back
+  // No flow was created, so nothing to complete.
+  ASSERT_TRUE(domain_->StartPasswordLogin(Req()).ok());
+  EXPECT_EQ(store_.Throttle(LoginThrottle::IdentifierKey(index))->failures, 4);
 }
 
 TEST_F(AuthTest, IdNumberWithSpacesIsNormalised) {

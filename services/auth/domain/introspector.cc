@@ -55,7 +55,8 @@ Introspection Introspector::VerifyToken(const KeySet& keys, const std::string& t
   return out;
 }
 
-bool Introspector::SessionActive(const std::string& session_id, absl::Time now) {
+std::optional<bool> Introspector::SessionActive(const std::string& session_id, absl::Time now,
+                                                bool may_block) {
   SessionShard& shard = sessions_[ShardOf(session_id)];
   {
     std::lock_guard<std::mutex> l(shard.mu);
@@ -65,6 +66,7 @@ bool Introspector::SessionActive(const std::string& session_id, absl::Time now) 
       return s.exists && !s.revoked && now < s.expires_at;
     }
   }
+  if (!may_block) return std::nullopt;
   auto state = store_->GetSessionState(session_id);
   if (!state.ok()) {
     log::Warn("introspect.session_lookup_failed", {{"error", state.status().ToString()}});
@@ -101,6 +103,14 @@ void Introspector::ForgetSession(const std::string& session_id) {
 }
 
 Introspection Introspector::Introspect(const std::string& token) {
+  return *Run(token, /*may_block=*/true);
+}
+
+std::optional<Introspection> Introspector::TryIntrospect(const std::string& token) {
+  return Run(token, /*may_block=*/false);
+}
+
+std::optional<Introspection> Introspector::Run(const std::string& token, bool may_block) {
   Introspection inactive;
   if (token.empty() || token.size() > 8192) return inactive;
   absl::Time now = clock_->Now();
@@ -128,7 +138,9 @@ Introspection Introspector::Introspect(const std::string& token) {
   if (!cached) {
     bool unknown_kid = false;
     claims = VerifyToken(*keys, token, &unknown_kid);
-    if (!claims.active && unknown_kid && keys_->RefreshForUnknownKid(*keys)) {
+    if (!claims.active && unknown_kid) {
+      if (!may_block) return std::nullopt;
+      if (!keys_->RefreshForUnknownKid(*keys)) return inactive;
       // Another replica may already sign with a key this one has not loaded yet.
       keys = keys_->Keys();
       if (keys == nullptr) return inactive;
@@ -149,7 +161,9 @@ Introspection Introspector::Introspect(const std::string& token) {
     }
     shard.map[cache_key] = TokenEntry{claims, keys->version};
   }
-  if (!SessionActive(claims.session_id, now)) return inactive;
+  std::optional<bool> session_active = SessionActive(claims.session_id, now, may_block);
+  if (!session_active.has_value()) return std::nullopt;
+  if (!*session_active) return inactive;
   return claims;
 }
 

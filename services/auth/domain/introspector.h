@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -50,6 +51,11 @@ class Introspector final {
   // Never fails: anything wrong (signature, exp, iss, aud, revoked or expired session, store
   // unreachable) is active=false.
   Introspection Introspect(const std::string& token);
+  // The same answer without waiting for anything: nullopt when it needs the store (the session's
+  // state is not cached or is stale) or a re-read of the keys (an unknown kid); then call
+  // Introspect (e.g. on a thread that may block). Signature verification (CPU only) is done and
+  // cached either way, so the Introspect that follows a nullopt does not repeat it.
+  std::optional<Introspection> TryIntrospect(const std::string& token);
   // Marks a session revoked in this replica's cache at once (logout, reuse detection).
   void ForgetSession(const std::string& session_id);
 
@@ -75,7 +81,10 @@ class Introspector final {
   // Verifies signature and the static claims; active=false when invalid, with *unknown_kid set
   // when the reason is a kid absent from `keys`.
   Introspection VerifyToken(const KeySet& keys, const std::string& token, bool* unknown_kid) const;
-  bool SessionActive(const std::string& session_id, absl::Time now);
+  // Both entry points; nullopt only when !may_block and the answer needs blocking work.
+  std::optional<Introspection> Run(const std::string& token, bool may_block);
+  // The cached state when fresh; otherwise the store's (nullopt when !may_block).
+  std::optional<bool> SessionActive(const std::string& session_id, absl::Time now, bool may_block);
   static size_t ShardOf(const std::string& key);
 
   KeySource* keys_;

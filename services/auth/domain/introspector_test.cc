@@ -227,6 +227,48 @@ TEST_F(IntrospectorTest, UnknownKidRefreshesTheKeysOnceAndRetries) {
   EXPECT_EQ(source.refreshes, 2);
 }
 
+TEST_F(IntrospectorTest, TryIntrospectNeverQueriesTheStoreAndAgreesWithIntrospect) {
+  std::string t = Token(Claims());
+  // Session state not cached yet: no answer, and no query.
+  EXPECT_FALSE(introspector_->TryIntrospect(t).has_value());
+  EXPECT_EQ(store_.session_state_queries(), 0);
+  ASSERT_TRUE(introspector_->Introspect(t).active);
+  EXPECT_EQ(store_.session_state_queries(), 1);
+  // Now cached: the same claims from memory.
+  auto fast = introspector_->TryIntrospect(t);
+  ASSERT_TRUE(fast.has_value());
+  EXPECT_TRUE(fast->active);
+  EXPECT_EQ(fast->sub, "acc-1");
+  EXPECT_EQ(fast->amr, (std::vector<std::string>{"pwd", "otp"}));
+  // Invalid tokens are answered without the store whatever the cache holds.
+  auto bad = introspector_->TryIntrospect("not.a.jwt");
+  ASSERT_TRUE(bad.has_value());
+  EXPECT_FALSE(bad->active);
+  // A local revocation is answered at once; a stale entry needs the store again.
+  introspector_->ForgetSession("sess-1");
+  ASSERT_TRUE(introspector_->TryIntrospect(t).has_value());
+  EXPECT_FALSE(introspector_->TryIntrospect(t)->active);
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_FALSE(introspector_->TryIntrospect(t).has_value());
+  EXPECT_EQ(store_.session_state_queries(), 1);
+}
+
+TEST_F(IntrospectorTest, TryIntrospectLeavesUnknownKidsToIntrospect) {
+  auto k2 = NewKey("k2");
+  auto only_old = MakeKeySet({key_});
+  auto both = MakeKeySet({key_, k2});
+  ASSERT_TRUE(only_old.ok() && both.ok());
+  RefreshingKeySource source(*only_old, *both);
+  Introspector in(&source, &store_, &clock_, {.issuer = "https://iss", .audience = "dvc"});
+  std::string from_other_replica = Token(Claims(), k2.get());
+  EXPECT_FALSE(in.TryIntrospect(from_other_replica).has_value());
+  EXPECT_EQ(source.refreshes, 0);
+  EXPECT_TRUE(in.Introspect(from_other_replica).active);
+  EXPECT_EQ(source.refreshes, 1);
+  ASSERT_TRUE(in.TryIntrospect(from_other_replica).has_value());
+  EXPECT_TRUE(in.TryIntrospect(from_other_replica)->active);
+}
+
 TEST(MakeKeySetTest, RejectsEmptyAndDuplicateKids) {
   EXPECT_FALSE(MakeKeySet({}).ok());
   auto a = NewKey("same"), b = NewKey("same");

@@ -147,6 +147,33 @@ struct ThrottleState {
   std::optional<absl::Time> last_success_at;
 };
 
+// A change of throttle counters, applied as AuthStore::UpdateThrottles applies it.
+struct ThrottleUpdate {
+  std::vector<std::string> keys;  // distinct
+  std::function<absl::Status(std::vector<ThrottleState>& states)> fn;
+};
+
+// The admission of one password attempt (LGN-1): ONE transaction of three steps. The first step
+// that fails ends it, and what the steps before it wrote is kept (committed):
+//  1. the request counts in the rate window (`ip_window_key`, `ip_window_start`), as
+//     IncrementWindow; `check_ip` judges the new count;
+//  2. the captcha is consumed and checked as captcha::CaptchaChecker::Verify does: single use
+//     even when the answer is wrong; INVALID_ARGUMENT CAPTCHA_REQUIRED (empty id or answer) or
+//     CAPTCHA_INVALID (wrong answer, unknown or used id), FAILED_PRECONDITION CAPTCHA_EXPIRED
+//     (expired at `now`);
+//  3. `throttle` is applied as UpdateThrottles applies it: when its fn fails, its states are not
+//     written (a counter row the store had to create may remain, empty = the zero state).
+// The callbacks may run more than once (retries): they must have no other side effects.
+struct PasswordAdmission {
+  std::string ip_window_key;
+  absl::Time ip_window_start;
+  std::function<absl::Status(int count)> check_ip;
+  std::string captcha_id;
+  std::string captcha_answer;
+  absl::Time now;
+  ThrottleUpdate throttle;
+};
+
 struct LoginRecord {
   std::string account_id;
   absl::Time at;
@@ -218,6 +245,12 @@ class AuthStore {
       const std::function<absl::Status(std::vector<ThrottleState>& states)>& fn) = 0;
   // Increments the counter of (`key`, `window_start`) and returns the new count.
   virtual absl::StatusOr<int> IncrementWindow(const std::string& key, absl::Time window_start) = 0;
+  // See PasswordAdmission: OK, or the status of the step that failed.
+  virtual absl::Status AdmitPasswordAttempt(const PasswordAdmission& admission) = 0;
+  // UpdateThrottles(update.keys, update.fn) and, when the fn succeeds, CreateLoginFlow(flow), in
+  // one transaction: both or neither. The fn's error is returned as is.
+  virtual absl::Status UpdateThrottlesAndCreateFlow(const ThrottleUpdate& update,
+                                                    const LoginFlow& flow) = 0;
 
   // Login history (ACC-3, X-4).
   virtual absl::Status AppendLoginRecord(const LoginRecord& record) = 0;

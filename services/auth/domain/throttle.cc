@@ -51,27 +51,48 @@ std::string LoginThrottle::SubscriberTrustKey(const std::string& subscriber_inde
   return absl::StrCat("subpair:", subscriber_index, ":", ip);
 }
 
-absl::StatusOr<int> LoginThrottle::CountInWindow(const std::string& key, absl::Duration window,
-                                                 absl::Time* window_end) {
-  absl::Time now = clock_->Now();
+void LoginThrottle::WindowAt(absl::Time now, absl::Duration window, absl::Time* start,
+                             absl::Time* end) {
   int64_t window_s = std::max<int64_t>(1, absl::ToInt64Seconds(window));
   int64_t start_s = absl::ToUnixSeconds(now) / window_s * window_s;
-  absl::Time start = absl::FromUnixSeconds(start_s);
-  *window_end = start + absl::Seconds(window_s);
+  *start = absl::FromUnixSeconds(start_s);
+  *end = *start + absl::Seconds(window_s);
+}
+
+absl::StatusOr<int> LoginThrottle::CountInWindow(const std::string& key, absl::Duration window,
+                                                 absl::Time* window_end) {
+  absl::Time start;
+  WindowAt(clock_->Now(), window, &start, window_end);
   return store_->IncrementWindow(key, start);
+}
+
+absl::Status LoginThrottle::IpVerdict(int count, absl::Time end, absl::Time now) const {
+  if (count > options_.ip_limit) {
+    return status::ResourceExhausted(
+        "LOGIN_IP_LIMITED", "Có quá nhiều yêu cầu đăng nhập từ mạng của bạn. Vui lòng thử lại sau.",
+        "Too many sign-in requests from your network. Please try again later.",
+        CeilSeconds(end - now));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status LoginThrottle::CheckIp(const std::string& ip) {
   absl::Time end;
   auto count = CountInWindow(absl::StrCat("ip:", ip), options_.ip_window, &end);
   if (!count.ok()) return count.status();
-  if (*count > options_.ip_limit) {
-    return status::ResourceExhausted(
-        "LOGIN_IP_LIMITED", "Có quá nhiều yêu cầu đăng nhập từ mạng của bạn. Vui lòng thử lại sau.",
-        "Too many sign-in requests from your network. Please try again later.",
-        CeilSeconds(end - clock_->Now()));
-  }
-  return absl::OkStatus();
+  return IpVerdict(*count, end, clock_->Now());
+}
+
+PasswordAdmission LoginThrottle::PasswordAdmissionFor(const std::string& identifier_index,
+                                                      const std::string& ip) {
+  PasswordAdmission a;
+  a.now = clock_->Now();
+  absl::Time end;
+  WindowAt(a.now, options_.ip_window, &a.ip_window_start, &end);
+  a.ip_window_key = absl::StrCat("ip:", ip);
+  a.check_ip = [this, end, now = a.now](int count) { return IpVerdict(count, end, now); };
+  a.throttle = AdmitUpdate(identifier_index, ip);
+  return a;
 }
 
 absl::Status LoginThrottle::RecordIpFailure(const std::string& ip) {
@@ -118,11 +139,12 @@ absl::Status LoginThrottle::RecordSubscriberSuccess(const std::string& subscribe
                                  });
 }
 
-absl::Status LoginThrottle::Admit(const std::string& identifier_index, const std::string& ip) {
+ThrottleUpdate LoginThrottle::AdmitUpdate(const std::string& identifier_index,
+                                          const std::string& ip) {
   absl::Time now = clock_->Now();
-  return store_->UpdateThrottles(
+  return ThrottleUpdate{
       {PairKey(identifier_index, ip), IdentifierKey(identifier_index)},
-      [&](std::vector<ThrottleState>& states) -> absl::Status {
+      [this, now](std::vector<ThrottleState>& states) -> absl::Status {
         ThrottleState& pair = states[0];
         ThrottleState& id = states[1];
         Forget(pair, now);
@@ -151,24 +173,35 @@ absl::Status LoginThrottle::Admit(const std::string& identifier_index, const std
           }
         }
         return absl::OkStatus();
-      });
+      }};
+}
+
+absl::Status LoginThrottle::Admit(const std::string& identifier_index, const std::string& ip) {
+  ThrottleUpdate u = AdmitUpdate(identifier_index, ip);
+  return store_->UpdateThrottles(u.keys, u.fn);
+}
+
+ThrottleUpdate LoginThrottle::SuccessUpdate(const std::string& identifier_index,
+                                            const std::string& ip) {
+  absl::Time now = clock_->Now();
+  return ThrottleUpdate{{PairKey(identifier_index, ip), IdentifierKey(identifier_index)},
+                        [now](std::vector<ThrottleState>& states) -> absl::Status {
+                          ThrottleState& pair = states[0];
+                          pair.failures = 0;
+                          pair.blocked_until.reset();
+                          pair.last_failure_at.reset();
+                          pair.last_success_at = now;
+                          // The identifier-wide delay stays: other addresses may still be
+                          // guessing.
+                          states[1].failures = std::max(0, states[1].failures - 1);
+                          return absl::OkStatus();
+                        }};
 }
 
 absl::Status LoginThrottle::RecordSuccess(const std::string& identifier_index,
                                           const std::string& ip) {
-  absl::Time now = clock_->Now();
-  return store_->UpdateThrottles({PairKey(identifier_index, ip), IdentifierKey(identifier_index)},
-                                 [&](std::vector<ThrottleState>& states) -> absl::Status {
-                                   ThrottleState& pair = states[0];
-                                   pair.failures = 0;
-                                   pair.blocked_until.reset();
-                                   pair.last_failure_at.reset();
-                                   pair.last_success_at = now;
-                                   // The identifier-wide delay stays: other addresses may still be
-                                   // guessing.
-                                   states[1].failures = std::max(0, states[1].failures - 1);
-                                   return absl::OkStatus();
-                                 });
+  ThrottleUpdate u = SuccessUpdate(identifier_index, ip);
+  return store_->UpdateThrottles(u.keys, u.fn);
 }
 
 absl::Status LoginThrottle::Refund(const std::string& identifier_index, const std::string& ip) {

@@ -55,6 +55,15 @@ class LoginThrottle final {
 
   // Counts one login request from `ip`. RESOURCE_EXHAUSTED LOGIN_IP_LIMITED past the ceiling.
   absl::Status CheckIp(const std::string& ip);
+
+  // A password attempt's CheckIp and Admit as the parts of one store transaction
+  // (AuthStore::AdmitPasswordAttempt); the caller adds the captcha, checked between the two.
+  PasswordAdmission PasswordAdmissionFor(const std::string& identifier_index,
+                                         const std::string& ip);
+  // Admit's and RecordSuccess's changes, to apply together with other writes.
+  ThrottleUpdate AdmitUpdate(const std::string& identifier_index, const std::string& ip);
+  ThrottleUpdate SuccessUpdate(const std::string& identifier_index, const std::string& ip);
+
   // Admits one password attempt (counted as a failure in advance) or answers
   // RESOURCE_EXHAUSTED LOGIN_THROTTLED with retry_after_s, writing nothing.
   absl::Status Admit(const std::string& identifier_index, const std::string& ip);
@@ -79,9 +88,13 @@ class LoginThrottle final {
 
  private:
   void Forget(ThrottleState& s, absl::Time now) const;
+  // The start and end of the fixed window of length `window` holding `now`.
+  static void WindowAt(absl::Time now, absl::Duration window, absl::Time* start, absl::Time* end);
   // Increments `key`'s fixed window of length `window`; the count and the window's end.
   absl::StatusOr<int> CountInWindow(const std::string& key, absl::Duration window,
                                     absl::Time* window_end);
+  // LOGIN_IP_LIMITED when `count` requests in the window ending at `end` are too many.
+  absl::Status IpVerdict(int count, absl::Time end, absl::Time now) const;
 
   AuthStore* store_;
   Clock* clock_;

@@ -11,6 +11,7 @@ namespace dvc::auth::testing {
 // ---- FakeAuthStore ---------------------------------------------------------------------------
 
 absl::Status FakeAuthStore::CreateLoginFlow(const LoginFlow& flow) {
+  ++transactions_;
   std::lock_guard<std::mutex> l(mu_);
   if (flows_.count(flow.flow_id)) return absl::AlreadyExistsError("flow exists");
   flows_[flow.flow_id] = flow;
@@ -18,6 +19,7 @@ absl::Status FakeAuthStore::CreateLoginFlow(const LoginFlow& flow) {
 }
 
 absl::StatusOr<std::optional<LoginFlow>> FakeAuthStore::GetLoginFlow(const std::string& flow_id) {
+  ++transactions_;
   std::lock_guard<std::mutex> l(mu_);
   auto it = flows_.find(flow_id);
   if (it == flows_.end()) return std::optional<LoginFlow>();
@@ -25,6 +27,7 @@ absl::StatusOr<std::optional<LoginFlow>> FakeAuthStore::GetLoginFlow(const std::
 }
 
 absl::StatusOr<bool> FakeAuthStore::CompleteLoginFlow(const std::string& flow_id, absl::Time now) {
+  ++transactions_;
   std::lock_guard<std::mutex> l(mu_);
   auto it = flows_.find(flow_id);
   if (it == flows_.end() || it->second.completed_at.has_value()) return false;
@@ -33,6 +36,13 @@ absl::StatusOr<bool> FakeAuthStore::CompleteLoginFlow(const std::string& flow_id
 }
 
 absl::Status FakeAuthStore::UpdateThrottles(
+    const std::vector<std::string>& keys,
+    const std::function<absl::Status(std::vector<ThrottleState>& states)>& fn) {
+  ++transactions_;
+  return ApplyThrottles(keys, fn);
+}
+
+absl::Status FakeAuthStore::ApplyThrottles(
     const std::vector<std::string>& keys,
     const std::function<absl::Status(std::vector<ThrottleState>& states)>& fn) {
   std::lock_guard<std::mutex> l(mu_);
@@ -57,11 +67,38 @@ absl::Status FakeAuthStore::UpdateThrottles(
 
 absl::StatusOr<int> FakeAuthStore::IncrementWindow(const std::string& key,
                                                    absl::Time window_start) {
+  ++transactions_;
   std::lock_guard<std::mutex> l(mu_);
   return ++windows_[{key, absl::ToUnixSeconds(window_start)}];
 }
 
+absl::Status FakeAuthStore::AdmitPasswordAttempt(const PasswordAdmission& a) {
+  ++transactions_;
+  int count = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    count = ++windows_[{a.ip_window_key, absl::ToUnixSeconds(a.ip_window_start)}];
+  }
+  if (absl::Status s = a.check_ip(count); !s.ok()) return s;
+  if (absl::Status s = captcha_->Verify(a.captcha_id, a.captcha_answer); !s.ok()) return s;
+  return ApplyThrottles(a.throttle.keys, a.throttle.fn);
+}
+
+absl::Status FakeAuthStore::UpdateThrottlesAndCreateFlow(const ThrottleUpdate& update,
+                                                         const LoginFlow& flow) {
+  ++transactions_;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (flows_.count(flow.flow_id)) return absl::AlreadyExistsError("flow exists");
+  }
+  if (absl::Status s = ApplyThrottles(update.keys, update.fn); !s.ok()) return s;
+  std::lock_guard<std::mutex> l(mu_);
+  flows_[flow.flow_id] = flow;
+  return absl::OkStatus();
+}
+
 absl::Status FakeAuthStore::AppendLoginRecord(const LoginRecord& record) {
+  ++transactions_;
   std::lock_guard<std::mutex> l(mu_);
   records_.push_back(record);
   return absl::OkStatus();
@@ -69,6 +106,7 @@ absl::Status FakeAuthStore::AppendLoginRecord(const LoginRecord& record) {
 
 absl::StatusOr<std::vector<LoginRecord>> FakeAuthStore::ListLoginRecords(
     const std::string& account_id, int limit) {
+  ++transactions_;
   std::lock_guard<std::mutex> l(mu_);
   std::vector<LoginRecord> out;
   for (auto it = records_.rbegin(); it != records_.rend(); ++it) {
@@ -81,6 +119,7 @@ absl::StatusOr<std::vector<LoginRecord>> FakeAuthStore::ListLoginRecords(
 }
 
 absl::Status FakeAuthStore::CreateSession(const Session& session, const RefreshRecord& first) {
+  ++transactions_;
   std::lock_guard<std::mutex> l(mu_);
   sessions_[session.session_id] = session;
   tokens_[first.token_hmac] = Token{first, std::nullopt};
@@ -89,6 +128,7 @@ absl::Status FakeAuthStore::CreateSession(const Session& session, const RefreshR
 
 absl::StatusOr<RotateResult> FakeAuthStore::RotateRefreshToken(const std::string& old_hmac,
                                                                RefreshRecord next, absl::Time now) {
+  ++transactions_;
   std::lock_guard<std::mutex> l(mu_);
   RotateResult r;
   auto it = tokens_.find(old_hmac);
@@ -119,6 +159,7 @@ absl::StatusOr<RotateResult> FakeAuthStore::RotateRefreshToken(const std::string
 
 absl::StatusOr<std::optional<std::string>> FakeAuthStore::RevokeSessionByRefresh(
     const std::string& token_hmac, absl::Time now, const std::string& reason) {
+  ++transactions_;
   std::lock_guard<std::mutex> l(mu_);
   auto it = tokens_.find(token_hmac);
   if (it == tokens_.end()) return std::optional<std::string>();
@@ -128,6 +169,7 @@ absl::StatusOr<std::optional<std::string>> FakeAuthStore::RevokeSessionByRefresh
 }
 
 absl::StatusOr<SessionState> FakeAuthStore::GetSessionState(const std::string& session_id) {
+  ++transactions_;
   std::lock_guard<std::mutex> l(mu_);
   ++session_state_queries_;
   if (fail_session_state_) return absl::UnavailableError("db down");
@@ -143,6 +185,7 @@ absl::StatusOr<SessionState> FakeAuthStore::GetSessionState(const std::string& s
 absl::StatusOr<std::vector<std::string>> FakeAuthStore::RevokeSessionsOfAccount(
     const std::string& account_id, absl::Time created_before, absl::Time now,
     const std::string& reason) {
+  ++transactions_;
   std::lock_guard<std::mutex> l(mu_);
   if (fail_revoke_) return absl::UnavailableError("db down");
   std::vector<std::string> revoked;
@@ -163,6 +206,7 @@ std::string FakeAuthStore::RevokeReason(const std::string& session_id) const {
 }
 
 absl::StatusOr<int64_t> FakeAuthStore::PurgeExpired(absl::Time, absl::Duration, absl::Duration) {
+  ++transactions_;
   return 0;
 }
 

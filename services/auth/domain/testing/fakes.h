@@ -1,6 +1,7 @@
 // In-memory fakes of the auth ports for unit tests (single process; thread-safe).
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -13,6 +14,18 @@
 
 namespace dvc::auth::testing {
 
+// Accepts answer "ok" for any non-empty id; each id works once.
+class FakeCaptcha final : public captcha::CaptchaChecker {
+ public:
+  absl::StatusOr<captcha::IssuedCaptcha> Issue() override;
+  absl::Status Verify(const std::string& captcha_id, const std::string& answer) override;
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, bool> used_;
+  int next_ = 0;
+};
+
 class FakeAuthStore final : public AuthStore {
  public:
   absl::Status CreateLoginFlow(const LoginFlow& flow) override;
@@ -22,6 +35,10 @@ class FakeAuthStore final : public AuthStore {
       const std::vector<std::string>& keys,
       const std::function<absl::Status(std::vector<ThrottleState>& states)>& fn) override;
   absl::StatusOr<int> IncrementWindow(const std::string& key, absl::Time window_start) override;
+  // Checks captchas with its own FakeCaptcha unless set_captcha names another checker.
+  absl::Status AdmitPasswordAttempt(const PasswordAdmission& admission) override;
+  absl::Status UpdateThrottlesAndCreateFlow(const ThrottleUpdate& update,
+                                            const LoginFlow& flow) override;
   absl::Status AppendLoginRecord(const LoginRecord& record) override;
   absl::StatusOr<std::vector<LoginRecord>> ListLoginRecords(const std::string& account_id,
                                                             int limit) override;
@@ -38,6 +55,9 @@ class FakeAuthStore final : public AuthStore {
                                        absl::Duration trust_keep) override;
 
   // Inspection / fault injection.
+  void set_captcha(captcha::CaptchaChecker* captcha) { captcha_ = captcha; }
+  // Calls of the AuthStore methods so far: each is one transaction of a real store.
+  int transactions() const { return transactions_.load(); }
   int session_state_queries() const;
   std::optional<ThrottleState> Throttle(const std::string& key) const;
   std::vector<LoginRecord> AllRecords() const;
@@ -55,6 +75,13 @@ class FakeAuthStore final : public AuthStore {
     RefreshRecord record;
     std::optional<absl::Time> used_at;
   };
+  absl::Status ApplyThrottles(
+      const std::vector<std::string>& keys,
+      const std::function<absl::Status(std::vector<ThrottleState>& states)>& fn);
+
+  FakeCaptcha own_captcha_;
+  captcha::CaptchaChecker* captcha_ = &own_captcha_;
+  std::atomic<int> transactions_{0};
   mutable std::mutex mu_;
   std::map<std::string, LoginFlow> flows_;
   std::map<std::string, ThrottleState> throttles_;
@@ -176,18 +203,6 @@ class FakeSigverify final : public SigverifyPort {
   absl::Status verify_error_ = absl::OkStatus();
   absl::Status start_error_ = absl::OkStatus();
   int verify_calls_ = 0;
-  int next_ = 0;
-};
-
-// Accepts answer "ok" for any non-empty id; each id works once.
-class FakeCaptcha final : public captcha::CaptchaChecker {
- public:
-  absl::StatusOr<captcha::IssuedCaptcha> Issue() override;
-  absl::Status Verify(const std::string& captcha_id, const std::string& answer) override;
-
- private:
-  std::mutex mu_;
-  std::map<std::string, bool> used_;
   int next_ = 0;
 };
 
