@@ -141,42 +141,30 @@ absl::StatusOr<IssuedChallenge> SignatureService::IssueChallenge(const std::stri
 
 absl::StatusOr<std::vector<X509Ptr>> SignatureService::ParseChain(
     const std::vector<std::string>& chain) {
-  if (chain.size() > options_.max_chain) {
+  const auto too_long = [this] {
     return status::InvalidArgument(
-        "CERT_CHAIN_TOO_LONG", "certificate",
-        "Chuỗi chứng thư số quá dài.",
+        "CERT_CHAIN_TOO_LONG", "certificate", "Chuỗi chứng thư số quá dài.",
         absl::StrCat("The certificate chain has more than ", options_.max_chain,
                      " certificates."));
-  }
+  };
+  // Refused before parsing anything; each item may itself be a PEM bundle.
+  if (chain.size() > options_.max_chain) return too_long();
   std::vector<X509Ptr> out;
   for (const std::string& item : chain) {
     absl::StatusOr<std::vector<ParsedCertificate>> parsed =
         ParseCertificateChain(item, options_.max_chain);
     if (!parsed.ok()) return parsed.status();
     for (ParsedCertificate& p : *parsed) out.push_back(std::move(p.x509));
-    if (out.size() > options_.max_chain) {
-      return status::InvalidArgument(
-          "CERT_CHAIN_TOO_LONG", "certificate", "Chuỗi chứng thư số quá dài.",
-          absl::StrCat("The certificate chain has more than ", options_.max_chain,
-                       " certificates."));
-    }
+    if (out.size() > options_.max_chain) return too_long();
   }
   return out;
 }
 
 absl::StatusOr<VerifiedCertificate> SignatureService::VerifyCertificate(
-    const X509Ptr& leaf, const std::vector<X509Ptr>& untrusted, Purpose purpose) {
+    ParsedCertificate leaf, const std::vector<X509Ptr>& untrusted, Purpose purpose) {
   const absl::Time now = clock_->Now();
-  unsigned char* der = nullptr;
-  const int n = i2d_X509(leaf.get(), &der);
-  if (n <= 0) return status::Internal();
-  std::string leaf_der(reinterpret_cast<char*>(der), static_cast<size_t>(n));
-  OPENSSL_free(der);
-  absl::StatusOr<ParsedCertificate> parsed = ParseCertificate(leaf_der);
-  if (!parsed.ok()) return parsed.status();
-
   PathValidator validator(trust_->Get(), options_.path_policy);
-  absl::StatusOr<ValidatedPath> path = validator.Validate(leaf, untrusted, now);
+  absl::StatusOr<ValidatedPath> path = validator.Validate(leaf.x509, untrusted, now);
   if (!path.ok()) return path.status();
 
   const RevocationPolicy policy = purpose == Purpose::kLogin ? options_.login_policy
@@ -184,10 +172,10 @@ absl::StatusOr<VerifiedCertificate> SignatureService::VerifyCertificate(
   absl::StatusOr<RevocationStatus> revocation = revocation_->CheckPath(*path, now, policy);
   if (!revocation.ok()) return revocation.status();
 
-  if (absl::Status s = ValidateIdentity(parsed->identity); !s.ok()) return s;
+  if (absl::Status s = ValidateIdentity(leaf.identity); !s.ok()) return s;
 
   VerifiedCertificate out;
-  out.certificate = *std::move(parsed);
+  out.certificate = std::move(leaf);
   out.revocation_source =
       revocation->state == RevocationStatus::State::kGood ? revocation->source : "";
   const std::string anchor_fp = Sha256Fingerprint(path->chain.back().get());
@@ -235,7 +223,15 @@ absl::StatusOr<VerifiedCertificate> SignatureService::VerifyChallengeSignature(
                                    "Chuỗi chứng thư số quá dài.",
                                    "The signature carries too many certificates.");
   }
-  absl::StatusOr<VerifiedCertificate> out = VerifyCertificate(verified->signer, pool, purpose);
+  unsigned char* der = nullptr;
+  const int n = i2d_X509(verified->signer.get(), &der);
+  if (n <= 0) return status::Internal();
+  const std::string signer_der(reinterpret_cast<char*>(der), static_cast<size_t>(n));
+  OPENSSL_free(der);
+  absl::StatusOr<ParsedCertificate> signer = ParseCertificate(signer_der);
+  if (!signer.ok()) return signer.status();
+  absl::StatusOr<VerifiedCertificate> out =
+      VerifyCertificate(*std::move(signer), pool, purpose);
   if (!out.ok()) return out.status();
   out->method = "USB";
   return out;
@@ -289,10 +285,9 @@ absl::StatusOr<StartedRemoteSignature> SignatureService::StartRemoteSignature(
   return StartedRemoteSignature{tx.transaction_id, code, tx.expires_at};
 }
 
-absl::StatusOr<VerifiedCertificate> SignatureService::FinishRemote(
-    const RemoteSignature& tx, const RemoteSignOutcome& outcome) {
-  const std::vector<std::string>& chain_der =
-      outcome.chain_der.empty() ? tx.start_chain : outcome.chain_der;
+absl::StatusOr<VerifiedCertificate> SignatureService::VerifyRemoteSigner(
+    const RemoteSignature& tx, const std::vector<std::string>& chain_der,
+    const std::string* signature) {
   if (chain_der.empty()) {
     return status::Unavailable("SIGNER_PROVIDER_ERROR",
                                "Nhà cung cấp dịch vụ ký số không trả về chứng thư số.",
@@ -303,10 +298,13 @@ absl::StatusOr<VerifiedCertificate> SignatureService::FinishRemote(
   std::vector<std::string> rest(chain_der.begin() + 1, chain_der.end());
   absl::StatusOr<std::vector<X509Ptr>> untrusted = ParseChain(rest);
   if (!untrusted.ok()) return untrusted.status();
-  absl::StatusOr<VerifiedSignature> sig =
-      VerifySignature(tx.challenge, outcome.signature, SignatureFormat::kPkcs1Sha256, leaf->x509);
-  if (!sig.ok()) return sig.status();
-  absl::StatusOr<VerifiedCertificate> out = VerifyCertificate(leaf->x509, *untrusted, tx.purpose);
+  if (signature != nullptr) {
+    absl::StatusOr<VerifiedSignature> sig =
+        VerifySignature(tx.challenge, *signature, SignatureFormat::kPkcs1Sha256, leaf->x509);
+    if (!sig.ok()) return sig.status();
+  }
+  absl::StatusOr<VerifiedCertificate> out =
+      VerifyCertificate(*std::move(leaf), *untrusted, tx.purpose);
   if (!out.ok()) return out.status();
   out->method = MethodName(tx.provider);
   return out;
@@ -321,17 +319,9 @@ absl::StatusOr<RemoteSignatureResult> SignatureService::GetRemoteSignatureResult
 
   if (tx->state == RemoteSignature::State::kDone) {
     // Already verified once: re-run the pipeline (revocation may have changed since).
-    RemoteSignOutcome replay;
-    replay.pending = false;
-    replay.chain_der = tx->result_chain;
-    absl::StatusOr<ParsedCertificate> leaf = ParseCertificate(tx->result_chain.front());
-    if (!leaf.ok()) return leaf.status();
-    std::vector<std::string> rest(tx->result_chain.begin() + 1, tx->result_chain.end());
-    absl::StatusOr<std::vector<X509Ptr>> untrusted = ParseChain(rest);
-    if (!untrusted.ok()) return untrusted.status();
-    absl::StatusOr<VerifiedCertificate> out = VerifyCertificate(leaf->x509, *untrusted, purpose);
+    absl::StatusOr<VerifiedCertificate> out =
+        VerifyRemoteSigner(*tx, tx->result_chain, /*signature=*/nullptr);
     if (!out.ok()) return out.status();
-    out->method = MethodName(tx->provider);
     result.pending = false;
     result.certificate = *std::move(out);
     return result;
@@ -355,15 +345,15 @@ absl::StatusOr<RemoteSignatureResult> SignatureService::GetRemoteSignatureResult
   }
   if (outcome->pending) return result;
 
-  absl::StatusOr<VerifiedCertificate> out = FinishRemote(*tx, *outcome);
+  std::vector<std::string> chain =
+      outcome->chain_der.empty() ? tx->start_chain : outcome->chain_der;
+  absl::StatusOr<VerifiedCertificate> out = VerifyRemoteSigner(*tx, chain, &outcome->signature);
   if (!out.ok()) {
     if (!IsRetryable(out.status())) {
       (void)remote_->MarkFailed(transaction_id, status::ReasonOf(out.status()));
     }
     return out.status();
   }
-  std::vector<std::string> chain =
-      outcome->chain_der.empty() ? tx->start_chain : outcome->chain_der;
   if (absl::Status s = remote_->MarkDone(transaction_id, chain); !s.ok()) return s;
   log::Info("remote_signature.verified",
             {{"transaction_id", transaction_id}, {"provider", MethodName(tx->provider)}});
@@ -382,7 +372,7 @@ absl::StatusOr<VerifiedCertificate> SignatureService::CheckCertificate(
   if (!leaf.ok()) return leaf.status();
   absl::StatusOr<std::vector<X509Ptr>> untrusted = ParseChain(chain);
   if (!untrusted.ok()) return untrusted.status();
-  return VerifyCertificate(leaf->x509, *untrusted, purpose);
+  return VerifyCertificate(*std::move(leaf), *untrusted, purpose);
 }
 
 }  // namespace dvc::sigverify

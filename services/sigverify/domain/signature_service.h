@@ -95,7 +95,7 @@ class SignatureService final {
                                                        Purpose purpose);
 
   // The shared pipeline: path, revocation and identity of `leaf` at the clock's now.
-  absl::StatusOr<VerifiedCertificate> VerifyCertificate(const X509Ptr& leaf,
+  absl::StatusOr<VerifiedCertificate> VerifyCertificate(ParsedCertificate leaf,
                                                         const std::vector<X509Ptr>& untrusted,
                                                         Purpose purpose);
 
@@ -103,8 +103,11 @@ class SignatureService final {
   absl::StatusOr<std::vector<X509Ptr>> ParseChain(const std::vector<std::string>& chain);
   std::string NewChallengeText(const std::string& challenge_id, const std::string& flow_id,
                                Purpose purpose, absl::Time expires_at);
-  absl::StatusOr<VerifiedCertificate> FinishRemote(const RemoteSignature& tx,
-                                                   const RemoteSignOutcome& outcome);
+  // A remote signature's signer: `chain_der` (leaf first) through the pipeline; when
+  // `signature` is given, it must also verify over `tx.challenge` with the leaf.
+  absl::StatusOr<VerifiedCertificate> VerifyRemoteSigner(const RemoteSignature& tx,
+                                                         const std::vector<std::string>& chain_der,
+                                                         const std::string* signature);
 
   TrustStoreHolder* const trust_;
   RevocationChecker* const revocation_;
