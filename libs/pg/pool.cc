@@ -225,8 +225,9 @@ absl::Status Pool::Ping() {
   }
 }
 
-absl::Status Pool::WithTransaction(const std::function<absl::Status(pqxx::work&)>& fn,
-                                   TxOptions options) {
+absl::Status Pool::RunWithRetries(
+    const std::function<absl::Status(pqxx::connection&, bool* committing)>& attempt,
+    int retries, absl::string_view what) {
   int conflicts = 0;
   bool reconnected = false;
   absl::Duration backoff = absl::Milliseconds(5);
@@ -235,39 +236,61 @@ absl::Status Pool::WithTransaction(const std::function<absl::Status(pqxx::work&)
     if (!lease.ok()) return lease.status();
     bool committing = false;
     try {
-      pqxx::work tx(lease->conn());
-      if (options.isolation != Isolation::kReadCommitted || options.read_only) {
-        tx.exec(absl::StrCat("SET TRANSACTION ISOLATION LEVEL ", IsolationSql(options.isolation),
-                             options.read_only ? ", READ ONLY" : ""));
-      }
-      absl::Status s = fn(tx);
-      if (!s.ok()) {
-        tx.abort();
-        return s;
-      }
-      committing = true;
-      tx.commit();
-      return absl::OkStatus();
+      return attempt(lease->conn(), &committing);
     } catch (const std::exception& e) {
       const bool broken = dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr;
       if (broken) lease->MarkBroken();
       // A pooled connection that died while idle (server restart, idle timeout) fails on first
-      // use; the transaction never committed, so one retry on a new connection is safe.
+      // use; nothing was committed, so one retry on a new connection is safe.
       if (broken && !committing && !lease->fresh() && !reconnected &&
           dynamic_cast<const pqxx::in_doubt_error*>(&e) == nullptr) {
         reconnected = true;
         continue;
       }
-      if (IsRetryable(e) && conflicts < options.retries) {
+      if (IsRetryable(e) && conflicts < retries) {
         ++conflicts;
         lease = absl::StatusOr<Lease>(absl::UnknownError("released"));  // return the connection
         absl::SleepFor(backoff);
         backoff = std::min(backoff * 2, absl::Milliseconds(200));
         continue;
       }
-      return StatusFromException(e, "transaction");
+      return StatusFromException(e, what);
     }
   }
+}
+
+absl::Status Pool::WithTransaction(const std::function<absl::Status(pqxx::work&)>& fn,
+                                   TxOptions options) {
+  return RunWithRetries(
+      [&](pqxx::connection& conn, bool* committing) -> absl::Status {
+        pqxx::work tx(conn);
+        if (options.isolation != Isolation::kReadCommitted || options.read_only) {
+          tx.exec(absl::StrCat("SET TRANSACTION ISOLATION LEVEL ",
+                               IsolationSql(options.isolation),
+                               options.read_only ? ", READ ONLY" : ""));
+        }
+        absl::Status s = fn(tx);
+        if (!s.ok()) {
+          tx.abort();
+          return s;
+        }
+        *committing = true;
+        tx.commit();
+        return absl::OkStatus();
+      },
+      options.retries, "transaction");
+}
+
+absl::Status Pool::WithStatement(
+    const std::function<absl::Status(pqxx::transaction_base&)>& fn, int retries) {
+  return RunWithRetries(
+      [&](pqxx::connection& conn, bool* /*committing*/) -> absl::Status {
+        // Each statement commits as it completes: a connection that breaks during one may have
+        // committed it, which the idempotency required of `fn` makes harmless to repeat.
+        pqxx::nontransaction tx(conn);
+        return fn(tx);
+      },
+      retries, "statement");
 }
 
 absl::Status Pool::WithReadOnly(const std::function<absl::Status(pqxx::work&)>& fn) {

@@ -1,9 +1,11 @@
 // Needs PostgreSQL: DATABASE_URL=postgresql://app@127.0.0.1:55432/postgres bazel test ...
 #include <atomic>
+#include <functional>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
+#include "libs/pg/arrays.h"
 #include "libs/pg/database.h"
 #include "libs/pg/pool.h"
 #include "libs/pg/testing/test_database.h"
@@ -180,27 +182,103 @@ TEST_F(PoolTest, AcquireTimesOutWhenExhaustedAndCountsLeases) {
   EXPECT_EQ(small.Open(), 2);  // reused, not reopened
 }
 
-TEST_F(PoolTest, BrokenConnectionIsReplaced) {
-  Pool small(PoolOptions{db_->url(), 1});
-  int first_pid = 0;
-  ASSERT_TRUE(small.WithTransaction([&](pqxx::work& tx) {
-    first_pid = tx.exec1("SELECT pg_backend_pid()")[0].as<int>();
-    return absl::OkStatus();
-  }).ok());
-  // Kill the idle pooled session from another connection.
-  ASSERT_TRUE(pool_->WithTransaction([&](pqxx::work& tx) {
-    tx.exec_params("SELECT pg_terminate_backend($1)", first_pid);
+// Kills the idle pooled session of a one-connection pool between two calls of `backend_pid`
+// (which runs SELECT pg_backend_pid() through the pool): the second call must succeed on a new
+// connection.
+void ExpectDeadIdleConnectionReplaced(Pool& killer, Pool& small,
+                                      const std::function<absl::StatusOr<int>()>& backend_pid) {
+  absl::StatusOr<int> first_pid = backend_pid();
+  ASSERT_TRUE(first_pid.ok()) << first_pid.status();
+  ASSERT_TRUE(killer.WithTransaction([&](pqxx::work& tx) {
+    tx.exec_params("SELECT pg_terminate_backend($1)", *first_pid);
     return absl::OkStatus();
   }).ok());
   absl::SleepFor(absl::Milliseconds(100));
-  int second_pid = 0;
-  absl::Status s = small.WithTransaction([&](pqxx::work& tx) {
-    second_pid = tx.exec1("SELECT pg_backend_pid()")[0].as<int>();
+  absl::StatusOr<int> second_pid = backend_pid();
+  ASSERT_TRUE(second_pid.ok()) << second_pid.status();
+  EXPECT_NE(*second_pid, *first_pid);
+  EXPECT_EQ(small.InUse(), 0);
+}
+
+TEST_F(PoolTest, BrokenConnectionIsReplaced) {
+  Pool small(PoolOptions{db_->url(), 1});
+  ExpectDeadIdleConnectionReplaced(*pool_, small, [&]() -> absl::StatusOr<int> {
+    int pid = 0;
+    absl::Status s = small.WithTransaction([&](pqxx::work& tx) {
+      pid = tx.exec1("SELECT pg_backend_pid()")[0].as<int>();
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return pid;
+  });
+}
+
+TEST_F(PoolTest, StatementRunsWithoutTransactionAndCommitsAsItGoes) {
+  // No BEGIN: PostgreSQL reports no transaction block, and a statement that succeeded before a
+  // failing one stays (there is nothing to roll back).
+  absl::Status s = pool_->WithStatement([](pqxx::transaction_base& tx) {
+    EXPECT_EQ(tx.exec1("SELECT now() = statement_timestamp()")[0].as<bool>(), true);
+    ExecPrepared(tx, "INSERT INTO items VALUES ($1, $2)", 1, "a");
+    return absl::NotFoundError("after the insert");
+  });
+  EXPECT_EQ(s, absl::NotFoundError("after the insert"));
+  EXPECT_EQ(Count("items"), 1);
+  // A data-modifying WITH is one statement: all of it or nothing.
+  s = pool_->WithStatement([](pqxx::transaction_base& tx) {
+    tx.exec("WITH c AS (UPDATE counter SET n = n + 1 WHERE id = 1 RETURNING n) "
+            "INSERT INTO items SELECT 2, 'a' FROM c");
     return absl::OkStatus();
   });
-  ASSERT_TRUE(s.ok()) << s;
-  EXPECT_NE(second_pid, first_pid);
-  EXPECT_EQ(small.InUse(), 0);
+  EXPECT_TRUE(IsUniqueViolation(s)) << s;
+  EXPECT_EQ(UniqueViolationConstraint(s), "items_name_key");
+  int64_t n = -1;
+  ASSERT_TRUE(pool_->WithStatement([&](pqxx::transaction_base& tx) {
+    n = tx.exec1("SELECT n FROM counter WHERE id = 1")[0].as<int64_t>();
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(n, 0);
+  EXPECT_EQ(pool_->InUse(), 0);
+}
+
+TEST_F(PoolTest, StatementOnADeadPooledConnectionIsRetriedOnANewOne) {
+  Pool small(PoolOptions{db_->url(), 1});
+  ExpectDeadIdleConnectionReplaced(*pool_, small, [&]() -> absl::StatusOr<int> {
+    int pid = 0;
+    absl::Status s = small.WithStatement([&](pqxx::transaction_base& tx) {
+      pid = tx.exec1("SELECT pg_backend_pid()")[0].as<int>();
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return pid;
+  });
+}
+
+TEST_F(PoolTest, ArrayLiteralsRoundTripThroughUnnest) {
+  const std::vector<std::string> texts = {"plain", "", "NULL", "a,b", "{x}", "q\"uote",
+                                          "back\\slash", " sp ", "Nguyễn"};
+  const std::vector<int64_t> ints = {0, -1, 9007199254740993LL, 42};
+  std::vector<std::string> got_texts;
+  std::vector<int64_t> got_ints;
+  ASSERT_TRUE(pool_->WithStatement([&](pqxx::transaction_base& tx) {
+    for (const pqxx::row& r :
+         tx.exec_params("SELECT t IS NULL, t FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n) "
+                        "ORDER BY n",
+                        TextArray(texts))) {
+      EXPECT_FALSE(r[0].as<bool>());
+      got_texts.push_back(r[1].as<std::string>());
+    }
+    for (const pqxx::row& r : tx.exec_params(
+             "SELECT v FROM unnest($1::bigint[]) WITH ORDINALITY AS u(v, n) ORDER BY n",
+             IntArray(ints))) {
+      got_ints.push_back(r[0].as<int64_t>());
+    }
+    EXPECT_EQ(tx.exec_params1("SELECT cardinality($1::int[])", IntArray(std::vector<int>{}))[0]
+                  .as<int>(),
+              0);
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(got_texts, texts);
+  EXPECT_EQ(got_ints, ints);
 }
 
 TEST(PoolNoServerTest, UnreachableServerIsUnavailable) {

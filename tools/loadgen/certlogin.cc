@@ -535,15 +535,8 @@ int CertLogin(config::Source& src) {
   std::printf("[%s] %s\n", phase.c_str(), FormatCpuSplit(split).c_str());
   // CPU per login: steadier than the rate while other users of the machine come and go.
   if (ok.load() > 0) {
-    double stack = 0;
-    std::string per;
-    for (const auto& [name, s] : split.groups) {
-      if (name == "loadgen" || s <= 0) continue;
-      stack += s;
-      absl::StrAppendFormat(&per, " %s=%.2f", name, 1000 * s / ok.load());
-    }
-    std::printf("[%s] cpu_ms_per_login stack=%.2f%s loadgen=%.2f\n", phase.c_str(),
-                1000 * stack / ok.load(), per.c_str(), 1000 * split.Of("loadgen") / ok.load());
+    std::printf("[%s] cpu_ms_per_login %s\n", phase.c_str(),
+                FormatCpuPerOp(split, ok.load()).c_str());
   }
   const int rc = errors.load() > ok.load() / 100 ? 1 : 0;
   if (!warm) {

@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -34,6 +36,7 @@
 #include "protos/dvc/registration/v1/registration.grpc.pb.h"
 #include "tools/loadgen/certlogin.h"
 #include "tools/loadgen/common.h"
+#include "tools/loadgen/proc_cpu.h"
 
 namespace dvc::loadgen {
 namespace {
@@ -149,6 +152,13 @@ int Login(config::Source& src) {
     for (auto& t : fs) t.join();
   }
 
+  // The CPU split of the timed window between the stack's processes (BENCH_PIDS, proc_cpu.h).
+  std::vector<CpuGroup> groups;
+  if (const char* spec = std::getenv("BENCH_PIDS")) groups = ParseGroups(spec);
+  groups.push_back({"loadgen", static_cast<int>(getpid())});
+  std::fprintf(stderr, "timed window: %d s…\n", seconds);
+  const CpuSample cpu_before = TakeCpuSample(groups);
+
   Latencies lat;
   std::atomic<long> ok{0}, errors{0};
   std::atomic<int> cursor{0};
@@ -195,10 +205,13 @@ int Login(config::Source& src) {
   }
   for (auto& t : ts) t.join();
   double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+  const CpuSplit split = ComputeCpuSplit(groups, cpu_before, TakeCpuSample(groups), elapsed);
   double rate = ok.load() / elapsed;
   if (!first_error.empty()) {
     std::fprintf(stderr, "errors=%ld first: %s\n", errors.load(), first_error.c_str());
   }
+  std::printf("%s\n", FormatCpuSplit(split).c_str());
+  if (ok.load() > 0) std::printf("cpu_ms_per_login %s\n", FormatCpuPerOp(split, ok.load()).c_str());
   if (!captcha_in_loop && cursor.load() >= max_logins) {
     std::fprintf(stderr, "note: all %d prepared captchas were used before the time was up\n",
                  max_logins);

@@ -162,4 +162,17 @@ std::string FormatCpuSplit(const CpuSplit& split) {
   return out;
 }
 
+std::string FormatCpuPerOp(const CpuSplit& split, long ops) {
+  if (ops <= 0) return "";
+  double stack = 0;
+  std::string per;
+  for (const auto& [name, s] : split.groups) {
+    if (name == "loadgen" || s <= 0) continue;
+    stack += s;
+    absl::StrAppendFormat(&per, " %s=%.2f", name, 1000 * s / ops);
+  }
+  return absl::StrFormat("stack=%.2f%s loadgen=%.2f", 1000 * stack / ops, per,
+                         1000 * split.Of("loadgen") / ops);
+}
+
 }  // namespace dvc::loadgen

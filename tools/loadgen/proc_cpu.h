@@ -73,4 +73,8 @@ CpuSplit ComputeCpuSplit(const std::vector<CpuGroup>& groups, const CpuSample& b
 // "cpu_s window=20.0 cores=2 machine_busy=37.5 <group>=<s> … other=<s>".
 std::string FormatCpuSplit(const CpuSplit& split);
 
+// CPU-milliseconds per operation: "stack=<ms> <group>=<ms> … loadgen=<ms>", where stack sums
+// every group but "loadgen" (groups with no CPU are left out). Empty when `ops` is 0.
+std::string FormatCpuPerOp(const CpuSplit& split, long ops);
+
 }  // namespace dvc::loadgen

@@ -408,7 +408,7 @@ absl::StatusOr<std::optional<std::string>> PgAccountStore::FindAccountId(
   std::optional<std::string> out;
   const bool cccd = id_number.size() == 12;
   std::string idx = Index(cccd ? "CCCD" : "CMND", id_number);
-  absl::Status s = pool_->WithReadOnly([&](pqxx::work& tx) -> absl::Status {
+  absl::Status s = pool_->WithStatement([&](pqxx::transaction_base& tx) -> absl::Status {
     pqxx::result r = pg::ExecPrepared(tx, 
         std::string("SELECT account_id::text FROM citizen_identities WHERE ") +
             (cccd ? "cccd_index" : "cmnd_index") + " = $1",
@@ -425,8 +425,9 @@ absl::StatusOr<std::optional<AccountStore::Credential>> PgAccountStore::FindCred
   std::optional<Credential> out;
   const bool cccd = id_number.size() == 12;
   std::string idx = Index(cccd ? "CCCD" : "CMND", id_number);
-  absl::Status s = pool_->WithReadOnly([&](pqxx::work& tx) -> absl::Status {
-    pqxx::result r = pg::ExecPrepared(tx, 
+  // One statement on the login path: no BEGIN/COMMIT round trips.
+  absl::Status s = pool_->WithStatement([&](pqxx::transaction_base& tx) -> absl::Status {
+    pqxx::result r = pg::ExecPrepared(tx,
         std::string("SELECT c.account_id::text, p.secret_hash, a.ial, a.status, c.phone_sealed "
                     "FROM citizen_identities c "
                     "JOIN accounts a ON a.account_id = c.account_id "

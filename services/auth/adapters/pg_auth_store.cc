@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "libs/crypto/encoding.h"
+#include "libs/pg/arrays.h"
 #include "libs/crypto/hmac.h"
 #include "libs/status/errors.h"
 
@@ -70,20 +71,7 @@ Session SessionOf(const pqxx::row& r, int c) {
 
 // ---- arrays, throttle rows, captchas (shared by the transactions below) ----------------------
 
-// A text[] literal: every element double-quoted, with \ and " escaped.
-std::string TextArray(const std::vector<std::string>& v) {
-  std::string out = "{";
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (char c : v[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
+using pg::TextArray;
 
 // A bigint[] literal of microseconds since the epoch, NULL for an absent time.
 std::string OptUsArray(const std::vector<std::optional<absl::Time>>& v) {
@@ -101,23 +89,20 @@ absl::Status CheckDistinct(const std::vector<std::string>& keys) {
   return absl::OkStatus();
 }
 
-// Creates the missing throttle rows of `keys` (distinct) and locks all of them, both in key
-// order so that concurrent transactions cannot deadlock; returns their states in the order of
-// `keys`. Two statements, whatever the number of keys.
+// Creates the missing throttle rows of `keys` (distinct) and locks all of them, in key order so
+// that concurrent transactions cannot deadlock; returns their states in the order of `keys`.
+// One statement, whatever the number of keys: the upsert's no-op DO UPDATE locks an existing
+// row and returns it like a new one.
 std::vector<ThrottleState> LockThrottles(pqxx::work& tx, const std::vector<std::string>& keys) {
   std::vector<std::string> sorted(keys);
   std::sort(sorted.begin(), sorted.end());
-  const std::string array = TextArray(sorted);
-  pg::ExecPrepared(tx,
-                   "INSERT INTO login_throttles (key) SELECT k FROM unnest($1::text[]) "
-                   "WITH ORDINALITY AS u(k, n) ORDER BY n ON CONFLICT (key) DO NOTHING",
-                   array);
   pqxx::result r = pg::ExecPrepared(
       tx,
-      "SELECT key, failures, " US("blocked_until") ", " US("last_failure_at") ", " US(
-          "last_success_at") " FROM login_throttles WHERE key = ANY($1::text[]) "
-                             "ORDER BY key FOR UPDATE",
-      array);
+      "INSERT INTO login_throttles AS t (key) SELECT k FROM unnest($1::text[]) "
+      "WITH ORDINALITY AS u(k, n) ORDER BY n ON CONFLICT (key) DO UPDATE SET key = t.key "
+      "RETURNING key, failures, " US("blocked_until") ", " US("last_failure_at") ", " US(
+          "last_success_at"),
+      TextArray(sorted));
   std::map<std::string, ThrottleState> loaded;
   for (const auto& row : r) {
     ThrottleState st;
@@ -131,9 +116,8 @@ std::vector<ThrottleState> LockThrottles(pqxx::work& tx, const std::vector<std::
   std::vector<ThrottleState> states;
   for (const std::string& key : keys) {
     auto it = loaded.find(key);
-    // Only a purge deleting the row between the two statements can do this (INTERNAL, as when
-    // a single-row read finds nothing).
-    if (it == loaded.end()) throw std::runtime_error("throttle row vanished");
+    // The upsert returns every key: a missing one is a bug (INTERNAL).
+    if (it == loaded.end()) throw std::runtime_error("throttle row missing");
     states.push_back(it->second);
   }
   return states;

@@ -22,6 +22,8 @@ namespace {
 constexpr size_t kRefreshTokenBytes = 32;
 constexpr int kDefaultHistoryLimit = 20;
 constexpr int kMaxHistoryLimit = 100;
+// Every sigverify call auth makes is for a login.
+constexpr sigverify::client::Purpose kSigverifyLogin = sigverify::client::Purpose::kLogin;
 
 // CCCD (12 digits) or CMND (9 digits), spaces removed.
 std::string NormalizeIdNumber(const std::string& raw) {
@@ -422,14 +424,14 @@ absl::StatusOr<CertificateLoginView> AuthDomain::StartCertificateLogin(
   view.method = flow.method;
   view.expires_at = flow.expires_at;
   if (flow.method == kLoginMethodUsb) {
-    auto challenge = deps_.sigverify->IssueLoginChallenge(flow.flow_id);
+    auto challenge = deps_.sigverify->IssueChallenge(kSigverifyLogin, flow.flow_id);
     if (!challenge.ok()) return challenge.status();
     flow.challenge_id = challenge->challenge_id;
     view.challenge = challenge->challenge;
     view.challenge_expires_at = challenge->expires_at;
   } else {
-    auto tx = deps_.sigverify->StartRemoteLogin(flow.flow_id, provider, subscriber,
-                                                kRemoteLoginDisplayText);
+    auto tx = deps_.sigverify->StartRemoteSignature(
+        kSigverifyLogin, {flow.flow_id, provider, subscriber, kRemoteLoginDisplayText});
     if (!tx.ok()) return tx.status();  // SIGNER_* as is
     flow.challenge_id = tx->transaction_id;
     view.transaction_id = tx->transaction_id;
@@ -507,7 +509,7 @@ absl::StatusOr<Tokens> AuthDomain::CompleteCertificateLogin(
   sig.signature = req.signature;
   sig.certificate = req.certificate;
   sig.chain = req.chain;
-  auto signer = deps_.sigverify->VerifyLoginSignature(sig);
+  auto signer = deps_.sigverify->VerifyChallengeSignature(kSigverifyLogin, sig);
   if (!signer.ok()) {
     CountCertificateFailure(*flow, signer.status());
     return signer.status();  // CERT_*, SIGNATURE_*, CHALLENGE_* unchanged
@@ -521,7 +523,8 @@ absl::StatusOr<CertificateLoginPoll> AuthDomain::PollCertificateLogin(const std:
   auto flow = LiveFlow(flow_id, now, "");
   if (!flow.ok()) return flow.status();
   if (flow->method == kLoginMethodUsb) return MethodMismatch();
-  auto outcome = deps_.sigverify->GetRemoteLoginResult(flow->challenge_id, flow->flow_id);
+  auto outcome = deps_.sigverify->GetRemoteSignatureResult(kSigverifyLogin, flow->challenge_id,
+                                                                flow->flow_id);
   if (!outcome.ok()) {
     CountCertificateFailure(*flow, outcome.status());
     return outcome.status();  // SIGNER_*, CERT_* unchanged

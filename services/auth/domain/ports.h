@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "services/otp/client/otp_client.h"
+#include "services/sigverify/client/sigverify_client.h"
 
 namespace dvc::auth {
 
@@ -63,56 +64,15 @@ using OtpPort = otp::client::OtpClient;
 
 // ---- sigverify (dvc.sigverify.v1) -----------------------------------------------------------
 
-// Every call is for purpose LOGIN and bound to the login flow id. Failures carry sigverify's
-// reasons (CERT_*, SIGNATURE_*, CHALLENGE_*, SIGNER_*) unchanged.
-enum class SignatureFormat { kPkcs1Sha256, kPssSha256, kEcdsaSha256, kCmsAttached, kCmsDetached };
-enum class RemoteProvider { kSim, kSmartCa };
-
-struct SignatureChallenge {
-  std::string challenge_id;
-  std::string challenge;  // the bytes to sign
-  absl::Time expires_at;
-};
-
-struct ChallengeSignature {
-  std::string challenge_id;
-  std::string flow_id;
-  SignatureFormat format = SignatureFormat::kPkcs1Sha256;
-  std::string signature;
-  std::string certificate;  // DER or PEM; may be empty for CMS
-  std::vector<std::string> chain;
-};
-
-// What auth needs of a verified certificate (path, validity, revocation and identity were
-// checked by sigverify).
-struct VerifiedSigner {
-  std::string fingerprint_sha256;  // lower-case hex
-  std::string method;              // "USB" | "SIM" | "SMARTCA"
-};
-
-struct RemoteSignatureStarted {
-  std::string transaction_id;
-  std::string verification_code;
-  absl::Time expires_at;
-};
-
-struct RemoteSignatureOutcome {
-  bool pending = true;
-  VerifiedSigner signer;  // when !pending
-};
-
-class SigverifyPort {
- public:
-  virtual ~SigverifyPort() = default;
-  virtual absl::StatusOr<SignatureChallenge> IssueLoginChallenge(const std::string& flow_id) = 0;
-  // Consumes the challenge, whatever the outcome.
-  virtual absl::StatusOr<VerifiedSigner> VerifyLoginSignature(const ChallengeSignature& sig) = 0;
-  virtual absl::StatusOr<RemoteSignatureStarted> StartRemoteLogin(
-      const std::string& flow_id, RemoteProvider provider, const std::string& subscriber,
-      const std::string& display_text) = 0;
-  virtual absl::StatusOr<RemoteSignatureOutcome> GetRemoteLoginResult(
-      const std::string& transaction_id, const std::string& flow_id) = 0;
-};
+// The sigverify service's client port, shared with every caller of sigverify. Auth calls it for
+// purpose LOGIN only, bound to the login flow id; failures carry sigverify's reasons (CERT_*,
+// SIGNATURE_*, CHALLENGE_*, SIGNER_*) unchanged.
+using SigverifyPort = sigverify::client::SigverifyClient;
+using SignatureFormat = sigverify::client::SignatureFormat;
+using RemoteProvider = sigverify::client::RemoteProvider;
+using ChallengeSignature = sigverify::client::ChallengeSignature;
+// Of a verified certificate, auth uses the fingerprint (lower-case hex) and the method.
+using VerifiedSigner = sigverify::client::VerifiedCertificate;
 
 // ---- persistence ---------------------------------------------------------------------------
 

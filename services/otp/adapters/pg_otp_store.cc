@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "libs/pg/arrays.h"
 
 namespace dvc::otp {
 namespace {
@@ -115,52 +116,47 @@ class PgTx final : public OtpTx {
     std::vector<SendLimit> sorted = limits;
     std::sort(sorted.begin(), sorted.end(),
               [](const SendLimit& a, const SendLimit& b) { return a.key < b.key; });
-    // Create-or-lock every key first (sorted: no deadlock between two multi-key sends).
+    std::vector<std::string> keys;
+    std::vector<int> caps;
+    std::vector<int64_t> since;
     for (const SendLimit& l : sorted) {
-      pg::ExecPrepared(tx_, 
-          "INSERT INTO otp_send_keys (key) VALUES ($1) "
-          "ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key",
-          l.key);
+      keys.push_back(l.key);
+      caps.push_back(l.limit);
+      since.push_back(Micros(now - l.window));
     }
-    // Each statement below sees every send committed before the locks were granted.
+    // 1. Create-or-lock every key, in sorted order (no deadlock between two multi-key sends).
+    pg::ExecPrepared(tx_,
+                     "INSERT INTO otp_send_keys (key) SELECT k FROM unnest($1::text[]) "
+                     "WITH ORDINALITY AS u(k, n) ORDER BY n "
+                     "ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key",
+                     pg::TextArray(keys));
+    // 2. One statement, whose snapshot is taken after the locks were granted (so it sees every
+    // send committed before): each key's count in its window; the send is recorded under every
+    // key only when none is full; for a full key, the time of the send that has to leave the
+    // window before one more fits.
+    pqxx::result r = pg::ExecPrepared(
+        tx_,
+        "WITH l AS (SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[]) AS l(key, cap, since)), "
+        "c AS (SELECT l.key, l.cap, l.since, (SELECT count(*) FROM otp_sends s WHERE s.key = l.key "
+        "AND s.at > (timestamptz 'epoch' + l.since * interval '1 microsecond')) AS n FROM l), "
+        "full_keys AS (SELECT * FROM c WHERE n >= cap), "
+        "ins AS (INSERT INTO otp_sends (key, at, challenge_id, seq) SELECT key, " + Ts(4) +
+            ", $5::uuid, $6 FROM l WHERE NOT EXISTS (SELECT 1 FROM full_keys)) "
+        "SELECT f.key, (SELECT " + Col("s.at") + " FROM otp_sends s WHERE s.key = f.key AND "
+        "s.at > (timestamptz 'epoch' + f.since * interval '1 microsecond') ORDER BY s.at "
+        "OFFSET f.n - f.cap LIMIT 1) FROM full_keys f",
+        pg::TextArray(keys), pg::IntArray(caps), pg::IntArray(since), Micros(now), challenge_id,
+        seq);
     std::optional<absl::Duration> wait;
-    for (const SendLimit& l : sorted) {
-      const int64_t since = Micros(now - l.window);
-      pqxx::row n = pg::ExecPrepared1(tx_, 
-          "SELECT count(*) FROM otp_sends WHERE key = $1 AND at > " + Ts(2), l.key, since);
-      const int64_t count = n[0].as<int64_t>();
-      if (count < l.limit) continue;
-      // The send that has to leave the window before one more fits.
-      pqxx::row oldest = pg::ExecPrepared1(tx_, 
-          "SELECT " + Col("at") + " FROM otp_sends WHERE key = $1 AND at > " + Ts(2) +
-              " ORDER BY at OFFSET $3 LIMIT 1",
-          l.key, since, count - l.limit);
-      absl::Duration w = FromMicros(oldest[0].as<int64_t>()) + l.window - now;
+    for (const pqxx::row& row : r) {
+      const std::string key = row[0].as<std::string>();
+      const auto l = std::find_if(sorted.begin(), sorted.end(),
+                                  [&](const SendLimit& x) { return x.key == key; });
+      if (l == sorted.end() || row[1].is_null()) return absl::InternalError("send limit row");
+      absl::Duration w = FromMicros(row[1].as<int64_t>()) + l->window - now;
       if (!wait || w > *wait) wait = w;
     }
-    if (wait) return wait;
-    for (const SendLimit& l : sorted) {
-      pg::ExecPrepared(tx_, "INSERT INTO otp_sends (key, at, challenge_id, seq) VALUES ($1, " + Ts(2) +
-                          ", $3::uuid, $4)",
-                      l.key, Micros(now), challenge_id, seq);
-    }
-    return std::optional<absl::Duration>();
-  }
-
-  absl::Status RefundSend(const std::string& challenge_id, int seq) override {
-    pg::ExecPrepared(tx_, "DELETE FROM otp_sends WHERE challenge_id = $1::uuid AND seq = $2",
-                    challenge_id, seq);
-    return absl::OkStatus();
-  }
-
-  absl::Status LogDelivery(const std::string& challenge_id, int seq, DeliveryOutcome outcome,
-                           absl::Time at) override {
-    pg::ExecPrepared(tx_, "INSERT INTO otp_deliveries (challenge_id, attempt, outcome, at) VALUES "
-                    "($1::uuid, $2, $3, " + Ts(4) + ") ON CONFLICT (challenge_id, attempt) "
-                    "DO UPDATE SET outcome = EXCLUDED.outcome, at = EXCLUDED.at",
-                    challenge_id, seq, outcome == DeliveryOutcome::kSent ? "SENT" : "FAILED",
-                    Micros(at));
-    return absl::OkStatus();
+    return wait;
   }
 
  private:
@@ -174,6 +170,35 @@ absl::Status PgOtpStore::InTransaction(const std::function<absl::Status(OtpTx&)>
     PgTx tx(w);
     return fn(tx);
   });
+}
+
+absl::StatusOr<std::optional<Challenge>> PgOtpStore::RecordDelivery(
+    const std::string& challenge_id, int seq, DeliveryOutcome outcome, absl::Time at) {
+  const char* name = outcome == DeliveryOutcome::kSent ? "SENT" : "FAILED";
+  std::optional<Challenge> out;
+  // One statement (atomic, no BEGIN/COMMIT); repeating it changes nothing more.
+  absl::Status s = pool_->WithStatement([&](pqxx::transaction_base& tx) -> absl::Status {
+    out.reset();
+    pqxx::result r = pg::ExecPrepared(
+        tx,
+        "WITH cur AS (SELECT id FROM otp_challenges WHERE id = $1::uuid), "
+        "upd AS (UPDATE otp_challenges SET delivery = $3, "
+        "deliveries = deliveries + CASE WHEN $3 = 'SENT' THEN 1 ELSE 0 END "
+        "WHERE id = $1::uuid AND seq = $2 AND delivery = 'PENDING' RETURNING " + SelectColumns() +
+            "), "
+        "refund AS (DELETE FROM otp_sends WHERE $3 = 'FAILED' AND challenge_id = $1::uuid AND "
+        "seq = $2 AND EXISTS (SELECT 1 FROM cur)), "
+        "log AS (INSERT INTO otp_deliveries (challenge_id, attempt, outcome, at) "
+        "SELECT id, $2, $3, " + Ts(4) + " FROM cur ON CONFLICT (challenge_id, attempt) "
+        "DO UPDATE SET outcome = EXCLUDED.outcome, at = EXCLUDED.at) "
+        "SELECT * FROM upd UNION ALL SELECT " + SelectColumns() + " FROM otp_challenges "
+        "WHERE id = $1::uuid AND NOT EXISTS (SELECT 1 FROM upd)",
+        challenge_id, seq, name, Micros(at));
+    if (!r.empty()) out = FromRow(r[0]);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
 }
 
 absl::StatusOr<int64_t> PgOtpStore::Purge(absl::Time challenges_before, absl::Time sends_before,

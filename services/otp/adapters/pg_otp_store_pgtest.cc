@@ -187,9 +187,66 @@ TEST_F(PgOtpStoreTest, SendLimitSlidingWindowAndRefund) {
   w = record(t0 + absl::Minutes(31), 4);
   ASSERT_TRUE(w.has_value());
   EXPECT_EQ(*w, absl::Minutes(29));
-  // A refunded send no longer counts.
-  ASSERT_TRUE(store_->InTransaction([&](OtpTx& tx) { return tx.RefundSend(kId1, 3); }).ok());
+  // A failed delivery's send no longer counts (recorded for challenge kId1, code 3).
+  ASSERT_TRUE(store_->InTransaction([&](OtpTx& tx) -> absl::Status {
+    auto inserted = tx.InsertIfAbsent(Sample(kId1, "r-refund"));
+    if (!inserted.ok()) return inserted.status();
+    return *inserted ? absl::OkStatus() : absl::InternalError("not inserted");
+  }).ok());
+  auto failed = store_->RecordDelivery(kId1, 3, DeliveryOutcome::kFailed, t0);
+  ASSERT_TRUE(failed.ok()) << failed.status();
+  EXPECT_EQ(Count("SELECT count(*) FROM otp_sends WHERE seq = 3"), 0);
   EXPECT_FALSE(record(t0 + absl::Minutes(31), 4).has_value());
+}
+
+TEST_F(PgOtpStoreTest, RecordDeliveryIsOneIdempotentStatement) {
+  const absl::Time t0 = absl::FromUnixSeconds(1795000000);
+  ASSERT_TRUE(store_->InTransaction([&](OtpTx& tx) -> absl::Status {
+    auto inserted = tx.InsertIfAbsent(Sample(kId1, "r1"));
+    if (!inserted.ok()) return inserted.status();
+    return tx.TryRecordSend({{"phone:x", 5, absl::Minutes(15)}}, t0, kId1, 1).status();
+  }).ok());
+  // SENT for the current, pending code: delivered once, however often it is recorded.
+  for (int i = 0; i < 2; ++i) {
+    auto after = store_->RecordDelivery(kId1, 1, DeliveryOutcome::kSent, t0 + absl::Seconds(i));
+    ASSERT_TRUE(after.ok()) << after.status();
+    ASSERT_TRUE(after->has_value());
+    EXPECT_EQ((*after)->delivery, Delivery::kSent);
+    EXPECT_EQ((*after)->deliveries, 1);
+    EXPECT_EQ((*after)->request_id, "r1");
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM otp_deliveries"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM otp_sends"), 1);
+  // An answer for an older code (a resend replaced it) leaves the challenge as it is, but is
+  // logged, and a failure gives its send back.
+  ASSERT_TRUE(store_->InTransaction([&](OtpTx& tx) -> absl::Status {
+    Challenge c = Sample(kId1, "r1");
+    c.seq = 2;
+    c.deliveries = 1;
+    if (auto u = tx.Update(c); !u.ok()) return u;
+    return tx.TryRecordSend({{"phone:x", 5, absl::Minutes(15)}}, t0, kId1, 2).status();
+  }).ok());
+  auto stale = store_->RecordDelivery(kId1, 1, DeliveryOutcome::kFailed, t0 + absl::Seconds(5));
+  ASSERT_TRUE(stale.ok() && stale->has_value());
+  EXPECT_EQ((*stale)->seq, 2);
+  EXPECT_EQ((*stale)->delivery, Delivery::kPending);
+  EXPECT_EQ(Count("SELECT count(*) FROM otp_sends WHERE seq = 1"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM otp_sends WHERE seq = 2"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM otp_deliveries WHERE attempt = 1 AND outcome = 'FAILED'"),
+            1);
+  // FAILED for the current code.
+  auto failed = store_->RecordDelivery(kId1, 2, DeliveryOutcome::kFailed, t0 + absl::Seconds(6));
+  ASSERT_TRUE(failed.ok() && failed->has_value());
+  EXPECT_EQ((*failed)->delivery, Delivery::kFailed);
+  EXPECT_EQ((*failed)->deliveries, 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM otp_sends"), 0);
+  // An unknown challenge: nothing written.
+  auto gone = store_->RecordDelivery(kId2, 1, DeliveryOutcome::kSent, t0);
+  ASSERT_TRUE(gone.ok()) << gone.status();
+  EXPECT_FALSE(gone->has_value());
+  EXPECT_EQ(
+      Count(absl::StrCat("SELECT count(*) FROM otp_deliveries WHERE challenge_id = '", kId2, "'")),
+      0);
 }
 
 TEST_F(PgOtpStoreTest, DeliveryLogHoldsNoCodeOrPhone) {

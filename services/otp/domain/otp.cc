@@ -154,12 +154,16 @@ std::vector<SendLimit> OtpDomain::LimitsFor(const Challenge& c) const {
 
 std::string OtpDomain::NewCode(Challenge* c, absl::Time now, bool fresh) {
   std::string code = crypto::RandomDigits(*random_, kCodeDigits);
+  SetCode(c, code, now, fresh);
+  return code;
+}
+
+void OtpDomain::SetCode(Challenge* c, const std::string& code, absl::Time now, bool fresh) const {
   if (!fresh) ++c->seq;
   c->code_hmac = CodeHmac(c->id, code);
   c->delivery = Delivery::kPending;
   c->expires_at = now + options_.ttl;
   c->resend_after = now + options_.resend_cooldown;
-  return code;
 }
 
 absl::StatusOr<std::string> OtpDomain::OpenPhone(const Challenge& c) const {
@@ -226,35 +230,8 @@ absl::StatusOr<ChallengeView> OtpDomain::Send(const SendRequest& req) {
       issued = Issued{};
       replay.reset();
       const absl::Time now = clock_->Now();
-      auto existing = tx.LockByRequestId(req.request_id);
-      if (!existing.ok()) return existing.status();
-      if (existing->has_value()) {
-        Challenge c = **existing;
-        if (c.phone_index != phone_index || c.purpose != req.purpose ||
-            c.subject_index != subject_index) {
-          return status::InvalidArgument(
-              kReasonRequestIdReused, "request_id",
-              "Mã yêu cầu đã được dùng cho một yêu cầu khác.",
-              "This request_id was already used for a different request.");
-        }
-        if (c.deliveries > 0 || c.used_at.has_value()) {
-          replay = c;
-          return absl::OkStatus();
-        }
-        if (c.delivery == Delivery::kPending && now < c.resend_after) {
-          // Another call with this request_id is delivering right now.
-          return status::Unavailable(kReasonSendInProgress,
-                                     "Mã OTP đang được gửi. Vui lòng thử lại sau giây lát.",
-                                     "The OTP is being sent. Please retry in a moment.");
-        }
-        // The first delivery failed (or its caller died): deliver a fresh code.
-        issued.code = NewCode(&c, now, /*fresh=*/false);
-        issued.challenge = c;
-        auto limited = tx.TryRecordSend(LimitsFor(c), now, c.id, c.seq);
-        if (!limited.ok()) return limited.status();
-        if (limited->has_value()) return SendLimitExceeded(**limited);
-        return tx.Update(c);
-      }
+      // A new request_id (the common case) costs one INSERT; only when the insert finds the
+      // request_id taken is the existing challenge read and locked.
       Challenge c;
       c.id = crypto::NewUuidV4(*random_);
       c.request_id = req.request_id;
@@ -272,14 +249,44 @@ absl::StatusOr<ChallengeView> OtpDomain::Send(const SendRequest& req) {
       c.deliveries = 0;
       c.created_at = now;
       issued.code = NewCode(&c, now, /*fresh=*/true);
-      issued.challenge = c;
       auto inserted = tx.InsertIfAbsent(c);
       if (!inserted.ok()) return inserted.status();
-      if (!*inserted) return RetryMarker();  // a concurrent call with this request_id won
+      if (*inserted) {
+        issued.challenge = c;
+        auto limited = tx.TryRecordSend(LimitsFor(c), now, c.id, c.seq);
+        if (!limited.ok()) return limited.status();
+        if (limited->has_value()) return SendLimitExceeded(**limited);
+        return absl::OkStatus();
+      }
+      auto existing = tx.LockByRequestId(req.request_id);
+      if (!existing.ok()) return existing.status();
+      if (!existing->has_value()) return RetryMarker();  // it vanished (purged) meanwhile
+      c = **existing;
+      if (c.phone_index != phone_index || c.purpose != req.purpose ||
+          c.subject_index != subject_index) {
+        return status::InvalidArgument(
+            kReasonRequestIdReused, "request_id",
+            "Mã yêu cầu đã được dùng cho một yêu cầu khác.",
+            "This request_id was already used for a different request.");
+      }
+      if (c.deliveries > 0 || c.used_at.has_value()) {
+        replay = c;
+        return absl::OkStatus();
+      }
+      if (c.delivery == Delivery::kPending && now < c.resend_after) {
+        // Another call with this request_id is delivering right now.
+        return status::Unavailable(kReasonSendInProgress,
+                                   "Mã OTP đang được gửi. Vui lòng thử lại sau giây lát.",
+                                   "The OTP is being sent. Please retry in a moment.");
+      }
+      // The first delivery failed (or its caller died): deliver a fresh code (the one drawn
+      // above, never sent).
+      SetCode(&c, issued.code, now, /*fresh=*/false);
+      issued.challenge = c;
       auto limited = tx.TryRecordSend(LimitsFor(c), now, c.id, c.seq);
       if (!limited.ok()) return limited.status();
       if (limited->has_value()) return SendLimitExceeded(**limited);
-      return absl::OkStatus();
+      return tx.Update(c);
     });
     if (!IsRetryMarker(s)) break;
   }
@@ -363,22 +370,11 @@ absl::StatusOr<ChallengeView> OtpDomain::Deliver(const Issued& issued) {
   absl::Status sent = sms_->Send(m);
   const absl::Time at = clock_->Now();
   Challenge after = c;
-  absl::Status s = store_->InTransaction([&](OtpTx& tx) -> absl::Status {
-    auto found = tx.LockById(c.id);
-    if (!found.ok()) return found.status();
-    if (!found->has_value()) return NotFound();
-    after = **found;
-    if (after.seq == c.seq && after.delivery == Delivery::kPending) {
-      after.delivery = sent.ok() ? Delivery::kSent : Delivery::kFailed;
-      if (sent.ok()) ++after.deliveries;
-      if (auto u = tx.Update(after); !u.ok()) return u;
-    }
-    if (!sent.ok()) {
-      if (auto r = tx.RefundSend(c.id, c.seq); !r.ok()) return r;
-    }
-    return tx.LogDelivery(c.id, c.seq, sent.ok() ? DeliveryOutcome::kSent : DeliveryOutcome::kFailed,
-                          at);
-  });
+  absl::StatusOr<std::optional<Challenge>> recorded = store_->RecordDelivery(
+      c.id, c.seq, sent.ok() ? DeliveryOutcome::kSent : DeliveryOutcome::kFailed, at);
+  absl::Status s = recorded.status();
+  if (s.ok() && !recorded->has_value()) s = NotFound();
+  if (s.ok()) after = **recorded;
   const std::string kind = issued.is_resend ? "resent" : "sent";
   if (!sent.ok()) {
     log::Warn("otp.sms_failed", {{"challenge_id", c.id},

@@ -105,6 +105,8 @@ class OtpDomain final {
   std::vector<SendLimit> LimitsFor(const Challenge& c) const;
   // New code on `c` (seq+1 unless fresh), timers reset, delivery pending.
   std::string NewCode(Challenge* c, absl::Time now, bool fresh);
+  // The same with a code already drawn (`code`, from crypto::RandomDigits).
+  void SetCode(Challenge* c, const std::string& code, absl::Time now, bool fresh) const;
   void CountSent(const std::string& purpose, const std::string& outcome);
   void CountVerify(const std::string& outcome);
 

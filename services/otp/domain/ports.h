@@ -64,11 +64,6 @@ class OtpTx {
   virtual absl::StatusOr<std::optional<absl::Duration>> TryRecordSend(
       const std::vector<SendLimit>& limits, absl::Time now, const std::string& challenge_id,
       int seq) = 0;
-  // Removes the sends recorded for (challenge_id, seq): a failed delivery does not count.
-  virtual absl::Status RefundSend(const std::string& challenge_id, int seq) = 0;
-  // Appends to the delivery log (no code, no phone).
-  virtual absl::Status LogDelivery(const std::string& challenge_id, int seq,
-                                   DeliveryOutcome outcome, absl::Time at) = 0;
 };
 
 class OtpStore {
@@ -77,6 +72,17 @@ class OtpStore {
   // Runs `fn` in one transaction: commits when it returns OK, rolls back otherwise (its status
   // is returned). `fn` may run more than once (serialization retries): no side effects outside.
   virtual absl::Status InTransaction(const std::function<absl::Status(OtpTx&)>& fn) = 0;
+
+  // Records the gateway's answer for code `seq` of the challenge, atomically (one statement: no
+  // transaction round trips on the hot path): when the challenge's current code is still `seq`
+  // and PENDING, its delivery becomes SENT (deliveries + 1) or FAILED; a FAILED delivery's sends
+  // are removed from the send limits (it does not count); the outcome is appended to the
+  // delivery log (no code, no phone). Idempotent. Returns the challenge as it is afterwards,
+  // nullopt when it no longer exists (nothing written).
+  virtual absl::StatusOr<std::optional<Challenge>> RecordDelivery(const std::string& challenge_id,
+                                                                  int seq,
+                                                                  DeliveryOutcome outcome,
+                                                                  absl::Time at) = 0;
 };
 
 struct SmsMessage {

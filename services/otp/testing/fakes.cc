@@ -53,21 +53,6 @@ class FakeOtpStore::Tx final : public OtpTx {
     for (const SendLimit& l : limits) s_->sends.push_back({l.key, now, challenge_id, seq});
     return std::optional<absl::Duration>();
   }
-  absl::Status RefundSend(const std::string& challenge_id, int seq) override {
-    auto& v = s_->sends;
-    v.erase(std::remove_if(v.begin(), v.end(),
-                           [&](const Send& s) {
-                             return s.challenge_id == challenge_id && s.seq == seq;
-                           }),
-            v.end());
-    return absl::OkStatus();
-  }
-  absl::Status LogDelivery(const std::string& challenge_id, int seq, DeliveryOutcome outcome,
-                           absl::Time at) override {
-    s_->deliveries.push_back({challenge_id, seq, outcome, at});
-    return absl::OkStatus();
-  }
-
  private:
   FakeOtpStore* s_;
 };
@@ -86,6 +71,36 @@ absl::Status FakeOtpStore::InTransaction(const std::function<absl::Status(OtpTx&
     deliveries = std::move(saved_deliveries);
   }
   return s;
+}
+
+absl::StatusOr<std::optional<Challenge>> FakeOtpStore::RecordDelivery(
+    const std::string& challenge_id, int seq, DeliveryOutcome outcome, absl::Time at) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!fail_next.ok()) return fail_next;
+  auto it = challenges.find(challenge_id);
+  if (it == challenges.end()) return std::optional<Challenge>();
+  Challenge& c = it->second;
+  if (c.seq == seq && c.delivery == Delivery::kPending) {
+    c.delivery = outcome == DeliveryOutcome::kSent ? Delivery::kSent : Delivery::kFailed;
+    if (outcome == DeliveryOutcome::kSent) ++c.deliveries;
+  }
+  if (outcome == DeliveryOutcome::kFailed) {
+    sends.erase(std::remove_if(sends.begin(), sends.end(),
+                               [&](const Send& s) {
+                                 return s.challenge_id == challenge_id && s.seq == seq;
+                               }),
+                sends.end());
+  }
+  auto logged = std::find_if(deliveries.begin(), deliveries.end(), [&](const DeliveryRecord& d) {
+    return d.challenge_id == challenge_id && d.seq == seq;
+  });
+  if (logged != deliveries.end()) {
+    logged->outcome = outcome;
+    logged->at = at;
+  } else {
+    deliveries.push_back({challenge_id, seq, outcome, at});
+  }
+  return std::optional<Challenge>(c);
 }
 
 absl::Status FakeSmsSender::Send(const SmsMessage& m) {

@@ -30,12 +30,15 @@ class FakeOtpStore final : public OtpStore {
   };
 
   absl::Status InTransaction(const std::function<absl::Status(OtpTx&)>& fn) override;
+  absl::StatusOr<std::optional<Challenge>> RecordDelivery(const std::string& challenge_id,
+                                                          int seq, DeliveryOutcome outcome,
+                                                          absl::Time at) override;
 
   // Test access (not thread-safe against running transactions).
   std::map<std::string, Challenge> challenges;  // by id
   std::vector<Send> sends;
   std::vector<DeliveryRecord> deliveries;
-  // When set, the next InTransaction calls fail with it before running the body.
+  // When set, the next InTransaction / RecordDelivery calls fail with it before running.
   absl::Status fail_next = absl::OkStatus();
 
  private:

@@ -8,10 +8,6 @@
 namespace dvc::registration {
 namespace {
 
-absl::Time TimeFromProto(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
-
 void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
   const int64_t s = absl::ToUnixSeconds(t);
   out->set_seconds(s);
@@ -36,54 +32,7 @@ void CredentialToProto(const CertificateCredential& c, accounts::v1::Certificate
   out->set_subscriber(c.subscriber);
 }
 
-sigverify::v1::SignatureFormat FormatToProto(SignatureFormat f) {
-  switch (f) {
-    case SignatureFormat::kPkcs1Sha256: return sigverify::v1::SIGNATURE_FORMAT_PKCS1_SHA256;
-    case SignatureFormat::kPssSha256: return sigverify::v1::SIGNATURE_FORMAT_PSS_SHA256;
-    case SignatureFormat::kEcdsaSha256: return sigverify::v1::SIGNATURE_FORMAT_ECDSA_SHA256;
-    case SignatureFormat::kCmsAttached: return sigverify::v1::SIGNATURE_FORMAT_CMS_ATTACHED;
-    case SignatureFormat::kCmsDetached: return sigverify::v1::SIGNATURE_FORMAT_CMS_DETACHED;
-  }
-  return sigverify::v1::SIGNATURE_FORMAT_UNSPECIFIED;
-}
-
-const char* SubjectKindText(sigverify::v1::SubjectKind k) {
-  switch (k) {
-    case sigverify::v1::SUBJECT_KIND_PERSON: return "PERSON";
-    case sigverify::v1::SUBJECT_KIND_BUSINESS: return "BUSINESS";
-    case sigverify::v1::SUBJECT_KIND_AGENCY: return "AGENCY";
-    case sigverify::v1::SUBJECT_KIND_SEAL: return "SEAL";
-    default: return "";
-  }
-}
-
 }  // namespace
-
-CertificateInfo FromProto(const sigverify::v1::VerifiedCertificate& c) {
-  CertificateInfo out;
-  out.fingerprint_sha256 = c.fingerprint_sha256();
-  out.serial_hex = c.serial_hex();
-  out.subject = c.subject();
-  out.issuer_common_name = c.issuer_common_name();
-  out.not_before = TimeFromProto(c.not_before());
-  out.not_after = TimeFromProto(c.not_after());
-  out.kind = SubjectKindText(c.subject_kind());
-  out.government_anchor = c.anchor_kind() == sigverify::v1::ANCHOR_KIND_GOVERNMENT;
-  out.common_name = c.common_name();
-  out.organization = c.organization();
-  out.organizational_unit = c.organizational_unit();
-  out.locality = c.locality();
-  out.state = c.state();
-  out.email = c.email();
-  out.telephone = c.telephone();
-  out.cccd = c.cccd();
-  out.cmnd = c.cmnd();
-  out.passport = c.passport();
-  out.mst = c.mst();
-  out.mns = c.mns();
-  out.method = c.method();
-  return out;
-}
 
 // ---- idv_gateway ----
 
@@ -238,80 +187,6 @@ absl::StatusOr<CreatedAccount> GrpcAccountsClient::AddCertificate(const Certific
   CreatedAccount out;
   out.account_id = resp.account_id();
   out.ial = resp.ial();
-  return out;
-}
-
-// ---- sigverify ----
-
-GrpcSigverifyClient::GrpcSigverifyClient(std::shared_ptr<grpc::Channel> channel,
-                                         absl::Duration deadline)
-    : stub_(sigverify::v1::SigverifyService::NewStub(std::move(channel))), deadline_(deadline) {}
-
-absl::StatusOr<IssuedChallenge> GrpcSigverifyClient::IssueChallenge(const std::string& flow_id) {
-  sigverify::v1::IssueChallengeRequest req;
-  req.set_flow_id(flow_id);
-  req.set_purpose(sigverify::v1::PURPOSE_REGISTRATION);
-  sigverify::v1::Challenge resp;
-  auto ctx = server::ClientContext(deadline_);
-  grpc::Status s = stub_->IssueChallenge(ctx.get(), req, &resp);
-  if (!s.ok()) return status::FromGrpcStatus(s);
-  IssuedChallenge out;
-  out.challenge_id = resp.challenge_id();
-  out.challenge = resp.challenge();
-  out.expires_at = TimeFromProto(resp.expires_at());
-  return out;
-}
-
-absl::StatusOr<CertificateInfo> GrpcSigverifyClient::VerifyChallengeSignature(
-    const ChallengeSignature& sig) {
-  sigverify::v1::VerifyChallengeSignatureRequest req;
-  req.set_challenge_id(sig.challenge_id);
-  req.set_flow_id(sig.flow_id);
-  req.set_purpose(sigverify::v1::PURPOSE_REGISTRATION);
-  req.set_format(FormatToProto(sig.format));
-  req.set_signature(sig.signature);
-  req.set_certificate(sig.certificate);
-  for (const auto& c : sig.chain) req.add_chain(c);
-  sigverify::v1::VerifiedCertificate resp;
-  auto ctx = server::ClientContext(deadline_);
-  grpc::Status s = stub_->VerifyChallengeSignature(ctx.get(), req, &resp);
-  if (!s.ok()) return status::FromGrpcStatus(s);
-  return FromProto(resp);
-}
-
-absl::StatusOr<RemoteSignatureStarted> GrpcSigverifyClient::StartRemoteSignature(
-    const RemoteSignatureRequest& r) {
-  sigverify::v1::StartRemoteSignatureRequest req;
-  req.set_flow_id(r.flow_id);
-  req.set_purpose(sigverify::v1::PURPOSE_REGISTRATION);
-  req.set_provider(r.method == kMethodSmartCa ? sigverify::v1::REMOTE_PROVIDER_SMARTCA
-                                              : sigverify::v1::REMOTE_PROVIDER_SIM);
-  req.set_subscriber(r.subscriber);
-  req.set_display_text(r.display_text);
-  sigverify::v1::RemoteSignatureTransaction resp;
-  auto ctx = server::ClientContext(deadline_);
-  grpc::Status s = stub_->StartRemoteSignature(ctx.get(), req, &resp);
-  if (!s.ok()) return status::FromGrpcStatus(s);
-  RemoteSignatureStarted out;
-  out.transaction_id = resp.transaction_id();
-  out.verification_code = resp.verification_code();
-  out.expires_at = TimeFromProto(resp.expires_at());
-  return out;
-}
-
-absl::StatusOr<RemoteSignatureOutcome> GrpcSigverifyClient::GetRemoteSignatureResult(
-    const std::string& transaction_id, const std::string& flow_id) {
-  sigverify::v1::GetRemoteSignatureResultRequest req;
-  req.set_transaction_id(transaction_id);
-  req.set_flow_id(flow_id);
-  req.set_purpose(sigverify::v1::PURPOSE_REGISTRATION);
-  sigverify::v1::RemoteSignatureResult resp;
-  auto ctx = server::ClientContext(deadline_);
-  grpc::Status s = stub_->GetRemoteSignatureResult(ctx.get(), req, &resp);
-  if (!s.ok()) return status::FromGrpcStatus(s);
-  RemoteSignatureOutcome out;
-  out.pending = resp.state() != sigverify::v1::RemoteSignatureResult::STATE_DONE;
-  if (!out.pending) out.certificate = FromProto(resp.certificate());
   return out;
 }
 

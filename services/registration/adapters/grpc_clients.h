@@ -11,9 +11,9 @@
 #include "protos/dvc/accounts/v1/accounts.grpc.pb.h"
 #include "protos/dvc/auth/v1/auth.grpc.pb.h"
 #include "protos/dvc/idv/v1/idv.grpc.pb.h"
-#include "protos/dvc/sigverify/v1/sigverify.grpc.pb.h"
 #include "services/otp/client/grpc_otp_client.h"
 #include "services/registration/domain/ports.h"
+#include "services/sigverify/client/grpc_sigverify_client.h"
 
 namespace dvc::registration {
 
@@ -43,24 +43,6 @@ class GrpcAccountsClient final : public AccountsClient {
   absl::Duration deadline_;
 };
 
-// sigverify, purpose REGISTRATION. Verifying a signature checks revocation over the network
-// (OCSP / CRL), hence the longer deadline.
-class GrpcSigverifyClient final : public SigverifyClient {
- public:
-  explicit GrpcSigverifyClient(std::shared_ptr<grpc::Channel> channel,
-                               absl::Duration deadline = absl::Seconds(15));
-  absl::StatusOr<IssuedChallenge> IssueChallenge(const std::string& flow_id) override;
-  absl::StatusOr<CertificateInfo> VerifyChallengeSignature(const ChallengeSignature& s) override;
-  absl::StatusOr<RemoteSignatureStarted> StartRemoteSignature(
-      const RemoteSignatureRequest& r) override;
-  absl::StatusOr<RemoteSignatureOutcome> GetRemoteSignatureResult(
-      const std::string& transaction_id, const std::string& flow_id) override;
-
- private:
-  std::unique_ptr<sigverify::v1::SigverifyService::Stub> stub_;
-  absl::Duration deadline_;
-};
-
 class GrpcAuthClient final : public AuthClient {
  public:
   explicit GrpcAuthClient(std::shared_ptr<grpc::Channel> channel,
@@ -72,9 +54,7 @@ class GrpcAuthClient final : public AuthClient {
   absl::Duration deadline_;
 };
 
-// sigverify's view of a verified certificate, as the domain keeps it.
-CertificateInfo FromProto(const sigverify::v1::VerifiedCertificate& c);
-
 using GrpcOtpClient = otp::client::GrpcOtpClient;
+using GrpcSigverifyClient = sigverify::client::GrpcSigverifyClient;
 
 }  // namespace dvc::registration

@@ -191,7 +191,7 @@ class FakeSigverifyServer final : public sigverify::v1::SigverifyService::Servic
   grpc::Status IssueChallenge(grpc::ServerContext*, const sigverify::v1::IssueChallengeRequest* req,
                               sigverify::v1::Challenge* out) override {
     if (req->purpose() != sigverify::v1::PURPOSE_REGISTRATION) return BadPurpose();
-    auto c = fake_->IssueChallenge(req->flow_id());
+    auto c = fake_->IssueChallenge(kPurpose, req->flow_id());
     if (!c.ok()) return status::ToGrpcStatus(c.status());
     out->set_challenge_id(c->challenge_id);
     out->set_challenge(c->challenge);
@@ -211,7 +211,7 @@ class FakeSigverifyServer final : public sigverify::v1::SigverifyService::Servic
     sig.signature = req->signature();
     sig.certificate = req->certificate();
     sig.chain.assign(req->chain().begin(), req->chain().end());
-    auto c = fake_->VerifyChallengeSignature(sig);
+    auto c = fake_->VerifyChallengeSignature(kPurpose, sig);
     if (!c.ok()) return status::ToGrpcStatus(c.status());
     CertToProto(*c, out);
     return grpc::Status::OK;
@@ -222,10 +222,12 @@ class FakeSigverifyServer final : public sigverify::v1::SigverifyService::Servic
     if (req->purpose() != sigverify::v1::PURPOSE_REGISTRATION) return BadPurpose();
     RemoteSignatureRequest r;
     r.flow_id = req->flow_id();
-    r.method = req->provider() == sigverify::v1::REMOTE_PROVIDER_SMARTCA ? "SMARTCA" : "SIM";
+    r.provider = req->provider() == sigverify::v1::REMOTE_PROVIDER_SMARTCA
+                     ? RemoteProvider::kSmartCa
+                     : RemoteProvider::kSim;
     r.subscriber = req->subscriber();
     r.display_text = req->display_text();
-    auto t = fake_->StartRemoteSignature(r);
+    auto t = fake_->StartRemoteSignature(kPurpose, r);
     if (!t.ok()) return status::ToGrpcStatus(t.status());
     out->set_transaction_id(t->transaction_id);
     out->set_verification_code(t->verification_code);
@@ -236,15 +238,16 @@ class FakeSigverifyServer final : public sigverify::v1::SigverifyService::Servic
                                         const sigverify::v1::GetRemoteSignatureResultRequest* req,
                                         sigverify::v1::RemoteSignatureResult* out) override {
     if (req->purpose() != sigverify::v1::PURPOSE_REGISTRATION) return BadPurpose();
-    auto r = fake_->GetRemoteSignatureResult(req->transaction_id(), req->flow_id());
+    auto r = fake_->GetRemoteSignatureResult(kPurpose, req->transaction_id(), req->flow_id());
     if (!r.ok()) return status::ToGrpcStatus(r.status());
     out->set_state(r->pending ? sigverify::v1::RemoteSignatureResult::STATE_PENDING
                               : sigverify::v1::RemoteSignatureResult::STATE_DONE);
-    if (!r->pending) CertToProto(r->certificate, out->mutable_certificate());
+    if (!r->pending) CertToProto(r->signer, out->mutable_certificate());
     return grpc::Status::OK;
   }
 
  private:
+  static constexpr sigverify::client::Purpose kPurpose = sigverify::client::Purpose::kRegistration;
   static grpc::Status BadPurpose() {
     return grpc::Status(grpc::StatusCode::INTERNAL, "test: unexpected purpose or format");
   }

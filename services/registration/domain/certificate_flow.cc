@@ -15,6 +15,9 @@
 namespace dvc::registration {
 namespace {
 
+// Every sigverify call of registration is for this purpose, bound to the registration flow id.
+constexpr sigverify::client::Purpose kSigverifyPurpose = sigverify::client::Purpose::kRegistration;
+
 std::string Trim(const std::string& s) { return std::string(absl::StripAsciiWhitespace(s)); }
 
 bool IsCms(SignatureFormat f) {
@@ -73,7 +76,7 @@ StepResult Registration::RequestSignature(Flow& f) {
                 status::WithMetadata(errors::SignatureRequestsExceeded(), "flow_id", f.flow_id));
   }
   if (f.method == kMethodUsb) {
-    auto ch = sigverify_->IssueChallenge(f.flow_id);
+    auto ch = sigverify_->IssueChallenge(kSigverifyPurpose, f.flow_id);
     if (!ch.ok()) {
       if (IsTransient(ch.status())) {
         return {false, ReasonedPeerError(ch.status(), f.flow_id, "sigverify")};
@@ -90,10 +93,10 @@ StepResult Registration::RequestSignature(Flow& f) {
   } else {
     RemoteSignatureRequest req;
     req.flow_id = f.flow_id;
-    req.method = f.method;
+    req.provider = f.method == kMethodSmartCa ? RemoteProvider::kSmartCa : RemoteProvider::kSim;
     req.subscriber = f.cert.subscriber;
     req.display_text = kRemoteDisplayText;
-    auto tx = sigverify_->StartRemoteSignature(req);
+    auto tx = sigverify_->StartRemoteSignature(kSigverifyPurpose, req);
     if (!tx.ok()) {
       if (IsTransient(tx.status())) {
         return {false, ReasonedPeerError(tx.status(), f.flow_id, "sigverify")};
@@ -146,7 +149,7 @@ absl::StatusOr<Flow> Registration::SubmitCertificateSignature(
     sig.signature = in.signature;
     sig.certificate = in.certificate;
     sig.chain = in.chain;
-    auto verified = sigverify_->VerifyChallengeSignature(sig);
+    auto verified = sigverify_->VerifyChallengeSignature(kSigverifyPurpose, sig);
     // sigverify consumes the challenge whatever the outcome (one attempt per challenge).
     ClearSignatureRequest(f.cert);
     if (!verified.ok()) {
@@ -164,7 +167,8 @@ absl::StatusOr<Flow> Registration::PollCertificateSignature(const std::string& f
       return {false, errors::FlowWrongState(PublicStateName(f.state))};
     }
     if (f.cert.transaction_id.empty()) return {false, errors::ChallengeRenewalRequired()};
-    auto result = sigverify_->GetRemoteSignatureResult(f.cert.transaction_id, f.flow_id);
+    auto result =
+        sigverify_->GetRemoteSignatureResult(kSigverifyPurpose, f.cert.transaction_id, f.flow_id);
     if (!result.ok()) {
       // The provider being down does not end the transaction: poll again.
       if (IsTransient(result.status())) {
@@ -178,7 +182,7 @@ absl::StatusOr<Flow> Registration::PollCertificateSignature(const std::string& f
     }
     if (result->pending) return {false, absl::OkStatus()};
     ClearSignatureRequest(f.cert);
-    return AcceptCertificate(f, std::move(result->certificate));
+    return AcceptCertificate(f, std::move(result->signer));
   });
 }
 

@@ -139,7 +139,7 @@ TEST_F(CertificateFlowTest, SimStartSendsTheSigningRequestToTheNormalisedPhone) 
   ASSERT_EQ(sigverify_.starts().size(), 1u);
   const RemoteSignatureRequest r = sigverify_.starts()[0];
   EXPECT_EQ(r.flow_id, f->flow_id);
-  EXPECT_EQ(r.method, "SIM");
+  EXPECT_EQ(r.provider, RemoteProvider::kSim);
   EXPECT_EQ(r.subscriber, kSimPhone);
   for (unsigned char c : r.display_text) EXPECT_LT(c, 0x80) << r.display_text;  // no diacritics
   EXPECT_FALSE(r.display_text.empty());
@@ -150,7 +150,7 @@ TEST_F(CertificateFlowTest, SmartCaStartUsesTheUserId) {
   auto f = reg_.StartCertificate(Form("SMARTCA", "BUSINESS"));
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ(f->state, FlowState::kSignaturePending);
-  EXPECT_EQ(sigverify_.starts()[0].method, "SMARTCA");
+  EXPECT_EQ(sigverify_.starts()[0].provider, RemoteProvider::kSmartCa);
   EXPECT_EQ(sigverify_.starts()[0].subscriber, "anbinh.smartca");
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "services/sigverify/client/sigverify_client.h"
 
 namespace dvc::registration {
 
@@ -48,21 +49,9 @@ inline constexpr char kMethodSim[] = "SIM";
 inline constexpr char kMethodSmartCa[] = "SMARTCA";
 bool IsCertificateMethod(const std::string& method);
 
-// The verified certificate as sigverify described it (the parts registration uses). Personal
-// data: sealed at rest, cleared when the flow ends, never logged.
-struct CertificateInfo {
-  std::string fingerprint_sha256;  // lower-case hex of the DER: the credential's identity
-  std::string serial_hex;
-  std::string subject;             // RFC 2253, UTF-8
-  std::string issuer_common_name;  // the CA name shown to the user
-  absl::Time not_before = absl::UnixEpoch();
-  absl::Time not_after = absl::UnixEpoch();
-  std::string kind;                // sigverify's classification: PERSON|BUSINESS|AGENCY|SEAL
-  bool government_anchor = false;  // chains to the government root (Ban Cơ yếu Chính phủ)
-  std::string common_name, organization, organizational_unit, locality, state, email, telephone;
-  std::string cccd, cmnd, passport, mst, mns;
-  std::string method;              // "USB" | "SIM" | "SMARTCA" as sigverify verified it
-};
+// The verified certificate as sigverify described it (sigverify's client type). Personal data:
+// sealed at rest, cleared when the flow ends, never logged.
+using CertificateInfo = sigverify::client::VerifiedCertificate;
 
 // The certificate part of a flow (REG-3/4/6).
 struct CertificateFlow {

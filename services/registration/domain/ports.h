@@ -1,7 +1,8 @@
 // Ports of the registration domain: the flow store and the clients of the other services.
-// Adapters: adapters/pg_flow_store (PostgreSQL), adapters/grpc_clients (accounts, otp,
-// idv_gateway, sigverify, auth). Errors from the clients are domain statuses (libs/status), i.e.
-// the peer's reason/field/messages survive the hop (status::FromGrpcStatus).
+// Adapters: adapters/pg_flow_store (PostgreSQL), adapters/grpc_clients (accounts, idv_gateway,
+// auth; otp and sigverify from their shared client libraries). Errors from the clients are
+// domain statuses (libs/status), i.e. the peer's reason/field/messages survive the hop
+// (status::FromGrpcStatus).
 #pragma once
 
 #include <functional>
@@ -14,6 +15,7 @@
 #include "absl/time/time.h"
 #include "services/registration/domain/flow.h"
 #include "services/otp/client/otp_client.h"
+#include "services/sigverify/client/sigverify_client.h"
 
 namespace dvc::registration {
 
@@ -150,54 +152,14 @@ class AccountsClient {
 
 // ---- sigverify ----
 
-enum class SignatureFormat { kPkcs1Sha256, kPssSha256, kEcdsaSha256, kCmsAttached, kCmsDetached };
-
-struct IssuedChallenge {
-  std::string challenge_id;
-  std::string challenge;  // bytes to sign
-  absl::Time expires_at;
-};
-
-struct ChallengeSignature {
-  std::string challenge_id;
-  std::string flow_id;
-  SignatureFormat format = SignatureFormat::kPkcs1Sha256;
-  std::string signature;
-  std::string certificate;  // DER or PEM; may be empty for CMS
-  std::vector<std::string> chain;
-};
-
-struct RemoteSignatureRequest {
-  std::string flow_id;
-  std::string method;      // kMethodSim | kMethodSmartCa
-  std::string subscriber;  // phone / SmartCA user id
-  std::string display_text;
-};
-
-struct RemoteSignatureStarted {
-  std::string transaction_id;
-  std::string verification_code;
-  absl::Time expires_at;
-};
-
-struct RemoteSignatureOutcome {
-  bool pending = true;
-  CertificateInfo certificate;  // when !pending
-};
-
-// Every call is for purpose REGISTRATION, bound to the registration flow id. Failures carry
-// sigverify's reasons (CERT_*, SIGNATURE_*, CHALLENGE_*, SIGNER_*).
-class SigverifyClient {
- public:
-  virtual ~SigverifyClient() = default;
-  virtual absl::StatusOr<IssuedChallenge> IssueChallenge(const std::string& flow_id) = 0;
-  virtual absl::StatusOr<CertificateInfo> VerifyChallengeSignature(
-      const ChallengeSignature& s) = 0;
-  virtual absl::StatusOr<RemoteSignatureStarted> StartRemoteSignature(
-      const RemoteSignatureRequest& r) = 0;
-  virtual absl::StatusOr<RemoteSignatureOutcome> GetRemoteSignatureResult(
-      const std::string& transaction_id, const std::string& flow_id) = 0;
-};
+// The sigverify service's client port, shared with every caller of sigverify. Registration calls
+// it for purpose REGISTRATION only, bound to the registration flow id. Failures carry sigverify's
+// reasons (CERT_*, SIGNATURE_*, CHALLENGE_*, SIGNER_*).
+using SigverifyClient = sigverify::client::SigverifyClient;
+using SignatureFormat = sigverify::client::SignatureFormat;
+using RemoteProvider = sigverify::client::RemoteProvider;
+using ChallengeSignature = sigverify::client::ChallengeSignature;
+using RemoteSignatureRequest = sigverify::client::RemoteSignatureRequest;
 
 // ---- auth ----
 

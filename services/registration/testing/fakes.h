@@ -4,7 +4,6 @@
 // a bounded number of attempts, resends have a cooldown; the captcha is single use.
 #pragma once
 
-#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -17,6 +16,7 @@
 #include "libs/clock/clock.h"
 #include "libs/status/errors.h"
 #include "services/registration/domain/ports.h"
+#include "services/registration/testing/recorder.h"
 
 namespace dvc::registration::testing {
 
@@ -139,13 +139,7 @@ class FakeCaptcha final : public captcha::CaptchaChecker {
 class FakeIdv final : public IdvClient {
  public:
   absl::StatusOr<SubscriberAnswer> CheckSubscriber(const SubscriberQuery& q) override {
-    std::lock_guard<std::mutex> l(mu_);
-    calls_.push_back(q);
-    if (!scripted_.empty()) {
-      auto r = scripted_.front();
-      scripted_.pop_front();
-      return r;
-    }
+    if (auto scripted = check_.CallScripted(q)) return *std::move(scripted);
     SubscriberAnswer a;
     a.subscriber_found = true;
     a.match = true;
@@ -153,42 +147,24 @@ class FakeIdv final : public IdvClient {
     return a;
   }
   // Queues the next answers (then: found + match).
-  void Push(absl::StatusOr<SubscriberAnswer> r) {
-    std::lock_guard<std::mutex> l(mu_);
-    scripted_.push_back(std::move(r));
-  }
-  std::vector<SubscriberQuery> calls() {
-    std::lock_guard<std::mutex> l(mu_);
-    return calls_;
-  }
+  void Push(absl::StatusOr<SubscriberAnswer> r) { check_.Push(std::move(r)); }
+  std::vector<SubscriberQuery> calls() { return check_.requests(); }
 
  private:
-  std::mutex mu_;
-  std::deque<absl::StatusOr<SubscriberAnswer>> scripted_;
-  std::vector<SubscriberQuery> calls_;
+  Recorder<SubscriberQuery, SubscriberAnswer> check_;
 };
 
 // ---------------------------------------------------------------------------------------------
 class FakeAccounts final : public AccountsClient {
  public:
   absl::StatusOr<bool> Exists(const std::string& id_number) override {
+    if (absl::Status s = exists_.Call(); !s.ok()) return s;
     std::lock_guard<std::mutex> l(mu_);
-    ++exists_calls_;
-    if (!exists_errors_.empty()) {
-      absl::Status s = exists_errors_.front();
-      exists_errors_.pop_front();
-      return s;
-    }
     return by_id_number_.count(id_number) > 0;
   }
   absl::StatusOr<CreatedAccount> CreateCitizen(const NewCitizenAccount& a) override {
+    if (absl::Status s = create_.Call(); !s.ok()) return s;  // fails before doing anything
     std::lock_guard<std::mutex> l(mu_);
-    ++create_calls_;
-    if (!create_errors_.empty()) {  // fails before doing anything
-      absl::Status s = create_errors_.front();
-      create_errors_.pop_front();
-      return s;
-    }
     CreatedAccount out;
     auto by_req = by_request_.find(a.request_id);
     if (by_req != by_request_.end()) {
@@ -214,27 +190,16 @@ class FakeAccounts final : public AccountsClient {
   }
 
   absl::StatusOr<std::optional<std::string>> LookupAccountId(const AccountKey& key) override {
+    if (absl::Status s = lookup_.Call(key); !s.ok()) return s;
     std::lock_guard<std::mutex> l(mu_);
-    ++lookup_calls_;
-    lookups_.push_back(key);
-    if (!lookup_errors_.empty()) {
-      absl::Status s = lookup_errors_.front();
-      lookup_errors_.pop_front();
-      return s;
-    }
     auto it = keys_.find(KeyOf(key));
     if (it == keys_.end()) return std::optional<std::string>();
     return std::optional<std::string>(it->second);
   }
 
   absl::StatusOr<CreatedAccount> CreateCertificateAccount(const NewCertificateAccount& a) override {
+    if (absl::Status s = create_.Call(); !s.ok()) return s;
     std::lock_guard<std::mutex> l(mu_);
-    ++create_calls_;
-    if (!create_errors_.empty()) {
-      absl::Status s = create_errors_.front();
-      create_errors_.pop_front();
-      return s;
-    }
     CreatedAccount out;
     auto by_req = by_request_.find(a.request_id);
     if (by_req != by_request_.end()) {
@@ -266,13 +231,8 @@ class FakeAccounts final : public AccountsClient {
   }
 
   absl::StatusOr<CreatedAccount> AddCertificate(const CertificateLink& link) override {
+    if (absl::Status s = add_.Call(); !s.ok()) return s;
     std::lock_guard<std::mutex> l(mu_);
-    ++add_calls_;
-    if (!add_errors_.empty()) {
-      absl::Status s = add_errors_.front();
-      add_errors_.pop_front();
-      return s;
-    }
     if (!existing_ids_.count(link.account_id) && !cert_accounts_.count(link.account_id)) {
       return status::NotFound("ACCOUNT_NOT_FOUND", "account_id", "Không tìm thấy.", "Not found.");
     }
@@ -307,14 +267,8 @@ class FakeAccounts final : public AccountsClient {
     keys_[KeyOf(key)] = account_id;
     existing_ids_.insert(account_id);
   }
-  void PushLookupError(absl::Status s) {
-    std::lock_guard<std::mutex> l(mu_);
-    lookup_errors_.push_back(std::move(s));
-  }
-  void PushAddCertificateError(absl::Status s) {
-    std::lock_guard<std::mutex> l(mu_);
-    add_errors_.push_back(std::move(s));
-  }
+  void PushLookupError(absl::Status s) { lookup_.Push(std::move(s)); }
+  void PushAddCertificateError(absl::Status s) { add_.Push(std::move(s)); }
   int cert_accounts_created() {
     std::lock_guard<std::mutex> l(mu_);
     return static_cast<int>(cert_accounts_.size());
@@ -329,18 +283,9 @@ class FakeAccounts final : public AccountsClient {
     std::lock_guard<std::mutex> l(mu_);
     return links_;
   }
-  int add_calls() {
-    std::lock_guard<std::mutex> l(mu_);
-    return add_calls_;
-  }
-  int lookup_calls() {
-    std::lock_guard<std::mutex> l(mu_);
-    return lookup_calls_;
-  }
-  std::vector<AccountKey> lookups() {
-    std::lock_guard<std::mutex> l(mu_);
-    return lookups_;
-  }
+  int add_calls() { return add_.calls(); }
+  int lookup_calls() { return lookup_.calls(); }
+  std::vector<AccountKey> lookups() { return lookup_.requests(); }
 
   static std::string KeyOf(const AccountKey& k) {
     switch (k.kind) {
@@ -374,14 +319,9 @@ class FakeAccounts final : public AccountsClient {
     }
     return out;
   }
-  void PushExistsError(absl::Status s) {
-    std::lock_guard<std::mutex> l(mu_);
-    exists_errors_.push_back(std::move(s));
-  }
-  void PushCreateError(absl::Status s) {
-    std::lock_guard<std::mutex> l(mu_);
-    create_errors_.push_back(std::move(s));
-  }
+  void PushExistsError(absl::Status s) { exists_.Push(std::move(s)); }
+  // CreateCitizen and CreateCertificateAccount share one queue and one count.
+  void PushCreateError(absl::Status s) { create_.Push(std::move(s)); }
   void LoseNextCreateResponse() {
     std::lock_guard<std::mutex> l(mu_);
     lose_next_response_ = true;
@@ -390,14 +330,8 @@ class FakeAccounts final : public AccountsClient {
     std::lock_guard<std::mutex> l(mu_);
     return static_cast<int>(accounts_.size());
   }
-  int create_calls() {
-    std::lock_guard<std::mutex> l(mu_);
-    return create_calls_;
-  }
-  int exists_calls() {
-    std::lock_guard<std::mutex> l(mu_);
-    return exists_calls_;
-  }
+  int create_calls() { return create_.calls(); }
+  int exists_calls() { return exists_.calls(); }
   std::optional<NewCitizenAccount> Request(const std::string& account_id) {
     std::lock_guard<std::mutex> l(mu_);
     auto it = accounts_.find(account_id);
@@ -419,14 +353,10 @@ class FakeAccounts final : public AccountsClient {
   std::set<std::string> existing_ids_;
   std::map<std::string, NewCertificateAccount> cert_accounts_;
   std::map<std::string, CertificateLink> links_;  // by request id
-  std::vector<AccountKey> lookups_;
-  std::deque<absl::Status> exists_errors_, create_errors_, lookup_errors_, add_errors_;
+  Recorder<> exists_, create_, add_;
+  Recorder<AccountKey> lookup_;
   bool lose_next_response_ = false;
   int next_ = 0;
-  int create_calls_ = 0;
-  int exists_calls_ = 0;
-  int lookup_calls_ = 0;
-  int add_calls_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -435,17 +365,15 @@ class FakeAccounts final : public AccountsClient {
 // Challenges are single use (consumed by any verification), bound to the flow, and expire.
 class FakeSigverify final : public SigverifyClient {
  public:
+  using Purpose = sigverify::client::Purpose;
   explicit FakeSigverify(Clock* clock) : clock_(clock) {}
 
-  absl::StatusOr<IssuedChallenge> IssueChallenge(const std::string& flow_id) override {
+  absl::StatusOr<sigverify::client::Challenge> IssueChallenge(Purpose purpose,
+                                                              const std::string& flow_id) override {
+    if (absl::Status s = CheckPurpose(purpose); !s.ok()) return s;
+    if (absl::Status s = issue_.Call(flow_id); !s.ok()) return s;
     std::lock_guard<std::mutex> l(mu_);
-    ++issue_calls_;
-    if (!issue_errors_.empty()) {
-      absl::Status s = issue_errors_.front();
-      issue_errors_.pop_front();
-      return s;
-    }
-    IssuedChallenge c;
+    sigverify::client::Challenge c;
     c.challenge_id = absl::StrCat("chal-", ++next_);
     c.challenge = absl::StrCat("DVC REGISTRATION ", c.challenge_id, " ", flow_id);
     c.expires_at = clock_->Now() + absl::Minutes(5);
@@ -453,10 +381,11 @@ class FakeSigverify final : public SigverifyClient {
     return c;
   }
 
-  absl::StatusOr<CertificateInfo> VerifyChallengeSignature(const ChallengeSignature& s) override {
+  absl::StatusOr<CertificateInfo> VerifyChallengeSignature(Purpose purpose,
+                                                           const ChallengeSignature& s) override {
+    if (absl::Status e = CheckPurpose(purpose); !e.ok()) return e;
+    verify_.Record(s);
     std::lock_guard<std::mutex> l(mu_);
-    ++verify_calls_;
-    last_signature_ = s;
     auto it = challenges_.find(s.challenge_id);
     if (it == challenges_.end() || it->second.flow_id != s.flow_id) {
       return status::NotFound("CHALLENGE_NOT_FOUND", "challenge_id", "Không thấy.", "Not found.");
@@ -466,11 +395,7 @@ class FakeSigverify final : public SigverifyClient {
       return status::FailedPrecondition("CHALLENGE_USED", "challenge_id", "Đã dùng.", "Used.");
     }
     c.used = true;  // one attempt per challenge, whatever the outcome
-    if (!verify_errors_.empty()) {
-      absl::Status e = verify_errors_.front();
-      verify_errors_.pop_front();
-      return e;
-    }
+    if (absl::Status e = verify_.NextError(); !e.ok()) return e;
     if (clock_->Now() >= c.expires_at) {
       return status::FailedPrecondition("CHALLENGE_EXPIRED", "challenge_id", "Hết hạn.",
                                         "Expired.");
@@ -489,43 +414,34 @@ class FakeSigverify final : public SigverifyClient {
     return info;
   }
 
-  absl::StatusOr<RemoteSignatureStarted> StartRemoteSignature(
-      const RemoteSignatureRequest& r) override {
+  absl::StatusOr<sigverify::client::RemoteSignatureStarted> StartRemoteSignature(
+      Purpose purpose, const RemoteSignatureRequest& r) override {
+    if (absl::Status s = CheckPurpose(purpose); !s.ok()) return s;
+    if (absl::Status s = start_.Call(r); !s.ok()) return s;
     std::lock_guard<std::mutex> l(mu_);
-    ++start_calls_;
-    starts_.push_back(r);
-    if (!start_errors_.empty()) {
-      absl::Status s = start_errors_.front();
-      start_errors_.pop_front();
-      return s;
-    }
     auto cert = remote_certs_.find(r.subscriber);
     if (cert == remote_certs_.end()) {
       return status::FailedPrecondition("SIGNER_NO_CERTIFICATE", "", "Không có chứng thư.",
                                         "No certificate.");
     }
-    RemoteSignatureStarted out;
+    sigverify::client::RemoteSignatureStarted out;
     out.transaction_id = absl::StrCat("tx-", ++next_);
     out.verification_code = absl::StrCat(1000 + next_);
     out.expires_at = clock_->Now() + absl::Minutes(2);
     Transaction t;
     t.flow_id = r.flow_id;
-    t.method = r.method;
+    t.method = r.provider == RemoteProvider::kSmartCa ? kMethodSmartCa : kMethodSim;
     t.certificate = cert->second;
     transactions_[out.transaction_id] = t;
     last_transaction_ = out.transaction_id;
     return out;
   }
 
-  absl::StatusOr<RemoteSignatureOutcome> GetRemoteSignatureResult(
-      const std::string& transaction_id, const std::string& flow_id) override {
+  absl::StatusOr<sigverify::client::RemoteSignatureOutcome> GetRemoteSignatureResult(
+      Purpose purpose, const std::string& transaction_id, const std::string& flow_id) override {
+    if (absl::Status s = CheckPurpose(purpose); !s.ok()) return s;
+    if (absl::Status s = poll_.Call(); !s.ok()) return s;
     std::lock_guard<std::mutex> l(mu_);
-    ++poll_calls_;
-    if (!poll_errors_.empty()) {
-      absl::Status s = poll_errors_.front();
-      poll_errors_.pop_front();
-      return s;
-    }
     auto it = transactions_.find(transaction_id);
     if (it == transactions_.end() || it->second.flow_id != flow_id) {
       return status::NotFound("TRANSACTION_NOT_FOUND", "transaction_id", "Không thấy.",
@@ -533,12 +449,12 @@ class FakeSigverify final : public SigverifyClient {
     }
     Transaction& t = it->second;
     if (!t.outcome.ok()) return t.outcome;
-    RemoteSignatureOutcome out;
+    sigverify::client::RemoteSignatureOutcome out;
     out.pending = !t.confirmed;
     if (t.confirmed) {
       if (!t.certificate.ok()) return t.certificate.status();
-      out.certificate = *t.certificate;
-      out.certificate.method = t.method;
+      out.signer = *t.certificate;
+      out.signer.method = t.method;
     }
     return out;
   }
@@ -562,46 +478,17 @@ class FakeSigverify final : public SigverifyClient {
     std::lock_guard<std::mutex> l(mu_);
     transactions_[last_transaction_].outcome = std::move(s);
   }
-  void PushIssueError(absl::Status s) {
-    std::lock_guard<std::mutex> l(mu_);
-    issue_errors_.push_back(std::move(s));
-  }
-  void PushVerifyError(absl::Status s) {
-    std::lock_guard<std::mutex> l(mu_);
-    verify_errors_.push_back(std::move(s));
-  }
-  void PushStartError(absl::Status s) {
-    std::lock_guard<std::mutex> l(mu_);
-    start_errors_.push_back(std::move(s));
-  }
-  void PushPollError(absl::Status s) {
-    std::lock_guard<std::mutex> l(mu_);
-    poll_errors_.push_back(std::move(s));
-  }
-  int issue_calls() {
-    std::lock_guard<std::mutex> l(mu_);
-    return issue_calls_;
-  }
-  int verify_calls() {
-    std::lock_guard<std::mutex> l(mu_);
-    return verify_calls_;
-  }
-  int start_calls() {
-    std::lock_guard<std::mutex> l(mu_);
-    return start_calls_;
-  }
-  int poll_calls() {
-    std::lock_guard<std::mutex> l(mu_);
-    return poll_calls_;
-  }
-  std::vector<RemoteSignatureRequest> starts() {
-    std::lock_guard<std::mutex> l(mu_);
-    return starts_;
-  }
-  ChallengeSignature last_signature() {
-    std::lock_guard<std::mutex> l(mu_);
-    return last_signature_;
-  }
+  void PushIssueError(absl::Status s) { issue_.Push(std::move(s)); }
+  // Answered after the challenge is consumed.
+  void PushVerifyError(absl::Status s) { verify_.Push(std::move(s)); }
+  void PushStartError(absl::Status s) { start_.Push(std::move(s)); }
+  void PushPollError(absl::Status s) { poll_.Push(std::move(s)); }
+  int issue_calls() { return issue_.calls(); }
+  int verify_calls() { return verify_.calls(); }
+  int start_calls() { return start_.calls(); }
+  int poll_calls() { return poll_.calls(); }
+  std::vector<RemoteSignatureRequest> starts() { return start_.requests(); }
+  ChallengeSignature last_signature() { return verify_.last(); }
 
  private:
   struct Challenge {
@@ -615,30 +502,31 @@ class FakeSigverify final : public SigverifyClient {
     bool confirmed = false;
     absl::Status outcome;
   };
+  // Registration calls sigverify for purpose REGISTRATION only.
+  static absl::Status CheckPurpose(Purpose purpose) {
+    if (purpose == Purpose::kRegistration) return absl::OkStatus();
+    return absl::InternalError("fake sigverify: registration must call for purpose REGISTRATION");
+  }
+
   Clock* clock_;
   std::mutex mu_;
   std::map<std::string, Challenge> challenges_;
   std::map<std::string, Transaction> transactions_;
   std::map<std::string, absl::StatusOr<CertificateInfo>> certs_, remote_certs_;
-  std::deque<absl::Status> issue_errors_, verify_errors_, start_errors_, poll_errors_;
-  std::vector<RemoteSignatureRequest> starts_;
-  ChallengeSignature last_signature_;
+  Recorder<std::string> issue_;  // by flow id
+  Recorder<ChallengeSignature> verify_;
+  Recorder<RemoteSignatureRequest> start_;
+  Recorder<> poll_;
   std::string last_transaction_;
   int next_ = 0;
-  int issue_calls_ = 0, verify_calls_ = 0, start_calls_ = 0, poll_calls_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
 class FakeAuth final : public AuthClient {
  public:
   absl::StatusOr<TokenInfo> Introspect(const std::string& token) override {
+    if (absl::Status s = introspect_.Call(); !s.ok()) return s;
     std::lock_guard<std::mutex> l(mu_);
-    ++calls_;
-    if (!errors_.empty()) {
-      absl::Status s = errors_.front();
-      errors_.pop_front();
-      return s;
-    }
     TokenInfo out;
     auto it = tokens_.find(token);
     if (it == tokens_.end()) return out;
@@ -650,20 +538,13 @@ class FakeAuth final : public AuthClient {
     std::lock_guard<std::mutex> l(mu_);
     tokens_[token] = account_id;
   }
-  void PushError(absl::Status s) {
-    std::lock_guard<std::mutex> l(mu_);
-    errors_.push_back(std::move(s));
-  }
-  int calls() {
-    std::lock_guard<std::mutex> l(mu_);
-    return calls_;
-  }
+  void PushError(absl::Status s) { introspect_.Push(std::move(s)); }
+  int calls() { return introspect_.calls(); }
 
  private:
   std::mutex mu_;
   std::map<std::string, std::string> tokens_;
-  std::deque<absl::Status> errors_;
-  int calls_ = 0;
+  Recorder<> introspect_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -675,14 +556,8 @@ class FakeOtp final : public OtpClient {
   absl::StatusOr<OtpChallenge> Send(const std::string& request_id, const std::string& phone,
                                     const std::string& purpose,
                                     const std::string& subject) override {
+    if (absl::Status s = send_.Call(request_id); !s.ok()) return s;
     std::lock_guard<std::mutex> l(mu_);
-    ++send_calls_;
-    send_request_ids_.push_back(request_id);
-    if (!send_errors_.empty()) {
-      absl::Status s = send_errors_.front();
-      send_errors_.pop_front();
-      return s;
-    }
     auto it = by_request_.find(request_id);
     if (it != by_request_.end()) return View(challenges_[it->second]);
     Challenge c;
@@ -718,12 +593,8 @@ class FakeOtp final : public OtpClient {
   }
   absl::StatusOr<std::string> Verify(const std::string& challenge_id, const std::string& code,
                                      const std::string& purpose) override {
+    if (absl::Status s = verify_.Call(); !s.ok()) return s;
     std::lock_guard<std::mutex> l(mu_);
-    if (!verify_errors_.empty()) {
-      absl::Status s = verify_errors_.front();
-      verify_errors_.pop_front();
-      return s;
-    }
     auto it = challenges_.find(challenge_id);
     if (it == challenges_.end() || it->second.purpose != purpose) {
       return status::InvalidArgument("OTP_INVALID", "otp", "Sai mã.", "Wrong code.");
@@ -758,26 +629,14 @@ class FakeOtp final : public OtpClient {
     std::lock_guard<std::mutex> l(mu_);
     code_ = code;
   }
-  void PushSendError(absl::Status s) {
-    std::lock_guard<std::mutex> l(mu_);
-    send_errors_.push_back(std::move(s));
-  }
-  void PushVerifyError(absl::Status s) {
-    std::lock_guard<std::mutex> l(mu_);
-    verify_errors_.push_back(std::move(s));
-  }
+  void PushSendError(absl::Status s) { send_.Push(std::move(s)); }
+  void PushVerifyError(absl::Status s) { verify_.Push(std::move(s)); }
   int sms_sent() {
     std::lock_guard<std::mutex> l(mu_);
     return sms_sent_;
   }
-  int send_calls() {
-    std::lock_guard<std::mutex> l(mu_);
-    return send_calls_;
-  }
-  std::vector<std::string> send_request_ids() {
-    std::lock_guard<std::mutex> l(mu_);
-    return send_request_ids_;
-  }
+  int send_calls() { return send_.calls(); }
+  std::vector<std::string> send_request_ids() { return send_.requests(); }
   std::string LastSubject() {
     std::lock_guard<std::mutex> l(mu_);
     return challenges_.empty() ? "" : challenges_.rbegin()->second.subject;
@@ -815,12 +674,11 @@ class FakeOtp final : public OtpClient {
   std::mutex mu_;
   std::map<std::string, Challenge> challenges_;
   std::map<std::string, std::string> by_request_;
-  std::deque<absl::Status> send_errors_, verify_errors_;
-  std::vector<std::string> send_request_ids_;
+  Recorder<std::string> send_;  // by request id
+  Recorder<> verify_;
   std::string code_ = "246810";
   int next_ = 0;
   int sms_sent_ = 0;
-  int send_calls_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -363,15 +363,35 @@ std::vector<SentOtp> FakeOtp::sent() const {
 
 // ---- FakeSigverify -----------------------------------------------------------------------------
 
-absl::StatusOr<SignatureChallenge> FakeSigverify::IssueLoginChallenge(const std::string& flow_id) {
+namespace {
+
+absl::Status NotLogin(sigverify::client::Purpose purpose) {
+  if (purpose == sigverify::client::Purpose::kLogin) return absl::OkStatus();
+  return absl::InternalError("fake sigverify: auth must call for purpose LOGIN");
+}
+
+VerifiedSigner Signer(std::string fingerprint, std::string method) {
+  VerifiedSigner signer;
+  signer.fingerprint_sha256 = std::move(fingerprint);
+  signer.method = std::move(method);
+  return signer;
+}
+
+}  // namespace
+
+absl::StatusOr<sigverify::client::Challenge> FakeSigverify::IssueChallenge(
+    Purpose purpose, const std::string& flow_id) {
+  if (absl::Status s = NotLogin(purpose); !s.ok()) return s;
   std::lock_guard<std::mutex> l(mu_);
   std::string id = absl::StrCat("chal-", ++next_);
   challenges_[id] = Challenge{flow_id, false};
-  return SignatureChallenge{id, absl::StrCat("DVC LOGIN ", id, " ", flow_id),
-                            clock_->Now() + absl::Minutes(5)};
+  return sigverify::client::Challenge{id, absl::StrCat("DVC LOGIN ", id, " ", flow_id),
+                                      clock_->Now() + absl::Minutes(5)};
 }
 
-absl::StatusOr<VerifiedSigner> FakeSigverify::VerifyLoginSignature(const ChallengeSignature& sig) {
+absl::StatusOr<VerifiedSigner> FakeSigverify::VerifyChallengeSignature(
+    Purpose purpose, const ChallengeSignature& sig) {
+  if (absl::Status s = NotLogin(purpose); !s.ok()) return s;
   std::lock_guard<std::mutex> l(mu_);
   ++verify_calls_;
   auto it = challenges_.find(sig.challenge_id);
@@ -392,34 +412,36 @@ absl::StatusOr<VerifiedSigner> FakeSigverify::VerifyLoginSignature(const Challen
     return status::InvalidArgument("SIGNATURE_INVALID", "signature", "Chữ ký không hợp lệ.",
                                    "The signature is invalid.");
   }
-  return VerifiedSigner{sig.signature.substr(4), "USB"};
+  return Signer(sig.signature.substr(4), "USB");
 }
 
-absl::StatusOr<RemoteSignatureStarted> FakeSigverify::StartRemoteLogin(
-    const std::string& flow_id, RemoteProvider provider, const std::string& subscriber,
-    const std::string& display_text) {
+absl::StatusOr<sigverify::client::RemoteSignatureStarted> FakeSigverify::StartRemoteSignature(
+    Purpose purpose, const sigverify::client::RemoteSignatureRequest& request) {
+  if (absl::Status s = NotLogin(purpose); !s.ok()) return s;
   std::lock_guard<std::mutex> l(mu_);
   if (!start_error_.ok()) return start_error_;
   std::string id = absl::StrCat("tx-", ++next_);
   transactions_[id] =
-      Transaction{flow_id, provider == RemoteProvider::kSim ? "SIM" : "SMARTCA", "",
-                  absl::OkStatus()};
-  started_.push_back({flow_id, id, subscriber, display_text, provider});
-  return RemoteSignatureStarted{id, "4821", clock_->Now() + absl::Minutes(2)};
+      Transaction{request.flow_id, request.provider == RemoteProvider::kSim ? "SIM" : "SMARTCA",
+                  "", absl::OkStatus()};
+  started_.push_back(
+      {request.flow_id, id, request.subscriber, request.display_text, request.provider});
+  return sigverify::client::RemoteSignatureStarted{id, "4821", clock_->Now() + absl::Minutes(2)};
 }
 
-absl::StatusOr<RemoteSignatureOutcome> FakeSigverify::GetRemoteLoginResult(
-    const std::string& transaction_id, const std::string& flow_id) {
+absl::StatusOr<sigverify::client::RemoteSignatureOutcome> FakeSigverify::GetRemoteSignatureResult(
+    Purpose purpose, const std::string& transaction_id, const std::string& flow_id) {
+  if (absl::Status s = NotLogin(purpose); !s.ok()) return s;
   std::lock_guard<std::mutex> l(mu_);
   auto it = transactions_.find(transaction_id);
   if (it == transactions_.end() || it->second.flow_id != flow_id) {
     return status::NotFound("TRANSACTION_NOT_FOUND", "transaction_id", "x", "x");
   }
   if (!it->second.failure.ok()) return it->second.failure;
-  RemoteSignatureOutcome out;
+  sigverify::client::RemoteSignatureOutcome out;
   if (it->second.fingerprint.empty()) return out;
   out.pending = false;
-  out.signer = VerifiedSigner{it->second.fingerprint, it->second.method};
+  out.signer = Signer(it->second.fingerprint, it->second.method);
   return out;
 }
 

@@ -157,23 +157,25 @@ class FakeOtp final : public OtpPort {
 
 // A sigverify that verifies nothing: a challenge signature is valid when `signature` is
 // "sig:<fingerprint>" (the fingerprint then is the signer's); each challenge is consumed by its
-// first verification. Remote transactions stay pending until Confirm / Fail.
+// first verification. Remote transactions stay pending until Confirm / Fail. Every call must be
+// for purpose LOGIN (anything else is an INTERNAL error).
 class FakeSigverify final : public SigverifyPort {
  public:
+  using Purpose = sigverify::client::Purpose;
   explicit FakeSigverify(Clock* clock) : clock_(clock) {}
-  absl::StatusOr<SignatureChallenge> IssueLoginChallenge(const std::string& flow_id) override;
-  absl::StatusOr<VerifiedSigner> VerifyLoginSignature(const ChallengeSignature& sig) override;
-  absl::StatusOr<RemoteSignatureStarted> StartRemoteLogin(const std::string& flow_id,
-                                                          RemoteProvider provider,
-                                                          const std::string& subscriber,
-                                                          const std::string& display_text) override;
-  absl::StatusOr<RemoteSignatureOutcome> GetRemoteLoginResult(const std::string& transaction_id,
-                                                              const std::string& flow_id) override;
+  absl::StatusOr<sigverify::client::Challenge> IssueChallenge(
+      Purpose purpose, const std::string& flow_id) override;
+  absl::StatusOr<VerifiedSigner> VerifyChallengeSignature(Purpose purpose,
+                                                          const ChallengeSignature& sig) override;
+  absl::StatusOr<sigverify::client::RemoteSignatureStarted> StartRemoteSignature(
+      Purpose purpose, const sigverify::client::RemoteSignatureRequest& request) override;
+  absl::StatusOr<sigverify::client::RemoteSignatureOutcome> GetRemoteSignatureResult(
+      Purpose purpose, const std::string& transaction_id, const std::string& flow_id) override;
 
   // The signer's certificate for the next remote transaction answer (by transaction id).
   void Confirm(const std::string& transaction_id, const std::string& fingerprint);
   void Fail(const std::string& transaction_id, absl::Status s);
-  // The next VerifyLoginSignature answers `s` (once), after consuming the challenge.
+  // The next VerifyChallengeSignature answers `s` (once), after consuming the challenge.
   void set_verify_error(absl::Status s);
   void set_start_error(absl::Status s);
 
