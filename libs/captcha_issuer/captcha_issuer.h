@@ -53,7 +53,7 @@ std::unique_ptr<CaptchaChecker> NewPgCaptchaChecker(pg::Pool* pool, Clock* clock
 // Verify inside the caller's transaction `tx` (e.g. auth admits a login attempt in one
 // transaction): consumes the challenge (single use even when the answer is wrong), then compares.
 // Same errors as CaptchaChecker::Verify. `now` decides expiry.
-absl::Status VerifyCaptchaInTransaction(pqxx::work& tx, const std::string& hmac_key,
+absl::Status VerifyCaptchaInTransaction(pqxx::transaction_base& tx, const std::string& hmac_key,
                                         const std::string& captcha_id, const std::string& answer,
                                         absl::Time now);
 

@@ -100,7 +100,7 @@ std::unique_ptr<CaptchaChecker> NewPgCaptchaChecker(pg::Pool* pool, Clock* clock
   return std::make_unique<PgCaptchaChecker>(pool, clock, random, std::move(hmac_key), options);
 }
 
-absl::Status VerifyCaptchaInTransaction(pqxx::work& tx, const std::string& hmac_key,
+absl::Status VerifyCaptchaInTransaction(pqxx::transaction_base& tx, const std::string& hmac_key,
                                         const std::string& captcha_id, const std::string& answer,
                                         absl::Time now) {
   if (captcha_id.empty() || Canonical(answer).empty()) {

@@ -281,6 +281,43 @@ absl::Status Pool::WithTransaction(const std::function<absl::Status(pqxx::work&)
       options.retries, "transaction");
 }
 
+namespace {
+
+// pqxx::work whose BEGIN also turns synchronous_commit off for the transaction (libpqxx 6 runs
+// the begin command as one simple query, so this costs no extra round trip).
+class AsyncCommitTransaction final : public pqxx::internal::basic_transaction {
+ public:
+  explicit AsyncCommitTransaction(pqxx::connection_base& conn)
+      : pqxx::internal::namedclass{"AsyncCommitTransaction"},
+        pqxx::internal::basic_transaction(
+            conn, pqxx::isolation_traits<pqxx::read_committed>::name(), pqxx::read_write) {
+    Begin();
+  }
+  ~AsyncCommitTransaction() noexcept override { End(); }
+
+ private:
+  void do_begin() override { direct_exec("BEGIN; SET LOCAL synchronous_commit TO OFF"); }
+};
+
+}  // namespace
+
+absl::Status Pool::WithAsyncCommit(
+    const std::function<absl::Status(pqxx::transaction_base&)>& fn, int retries) {
+  return RunWithRetries(
+      [&](pqxx::connection& conn, bool* committing) -> absl::Status {
+        AsyncCommitTransaction tx(conn);
+        absl::Status s = fn(tx);
+        if (!s.ok()) {
+          tx.abort();
+          return s;
+        }
+        *committing = true;
+        tx.commit();
+        return absl::OkStatus();
+      },
+      retries, "transaction");
+}
+
 absl::Status Pool::WithStatement(
     const std::function<absl::Status(pqxx::transaction_base&)>& fn, int retries) {
   return RunWithRetries(

@@ -100,6 +100,17 @@ class Pool final {
   // A read-only read-committed transaction.
   absl::Status WithReadOnly(const std::function<absl::Status(pqxx::work&)>& fn);
 
+  // Runs `fn` in a read-committed transaction whose COMMIT does not wait for the WAL flush
+  // (PostgreSQL's asynchronous commit: SET LOCAL synchronous_commit = off, sent with BEGIN in
+  // one round trip). Otherwise exactly WithTransaction (retries, error mapping). Only for state
+  // whose loss in a crash of the database server is tolerable — rate windows, throttle counters,
+  // captcha use, login flows, OTP issue and delivery state: after such a crash the transactions
+  // committed in the last ~3 × wal_writer_delay (600 ms by default) may be missing, each entirely
+  // (never half-applied), in commit order. Never for accounts, credentials, sessions, tokens or
+  // the consumption of a one-time secret (a lost consumption would make it usable again).
+  absl::Status WithAsyncCommit(const std::function<absl::Status(pqxx::transaction_base&)>& fn,
+                               int retries = 3);
+
   // Runs `fn` without BEGIN/COMMIT: each statement it executes commits on its own (PostgreSQL's
   // autocommit; a single statement, including a data-modifying WITH, is atomic). For the hot
   // paths whose work is ONE statement, it saves the two round trips of a transaction. `fn` must

@@ -213,6 +213,39 @@ TEST_F(PoolTest, BrokenConnectionIsReplaced) {
   });
 }
 
+TEST_F(PoolTest, AsyncCommitTransactionIsATransactionWithoutTheFlushWait) {
+  // Inside: one transaction (now() is fixed), synchronous_commit off for it only.
+  ASSERT_TRUE(pool_->WithAsyncCommit([](pqxx::transaction_base& tx) {
+    EXPECT_EQ(tx.exec1("SHOW synchronous_commit")[0].as<std::string>(), "off");
+    EXPECT_FALSE(tx.exec1("SELECT now() = statement_timestamp()")[0].as<bool>());
+    ExecPrepared(tx, "INSERT INTO items VALUES ($1, $2)", 1, "a");
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(Count("items"), 1);
+  // An error status rolls everything back, like WithTransaction.
+  absl::Status s = pool_->WithAsyncCommit([](pqxx::transaction_base& tx) {
+    ExecPrepared(tx, "INSERT INTO items VALUES ($1, $2)", 2, "b");
+    return absl::NotFoundError("nope");
+  });
+  EXPECT_EQ(s, absl::NotFoundError("nope"));
+  EXPECT_EQ(Count("items"), 1);
+  // A unique violation is mapped, and nothing of the transaction stays.
+  s = pool_->WithAsyncCommit([](pqxx::transaction_base& tx) {
+    tx.exec("UPDATE counter SET n = n + 1 WHERE id = 1");
+    tx.exec("INSERT INTO items VALUES (3, 'a')");
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(IsUniqueViolation(s)) << s;
+  EXPECT_EQ(Count("counter WHERE n = 0"), 1);
+  // The setting does not leak to the next user of the connection.
+  Pool one(PoolOptions{db_->url(), 1});
+  ASSERT_TRUE(one.WithAsyncCommit([](pqxx::transaction_base&) { return absl::OkStatus(); }).ok());
+  ASSERT_TRUE(one.WithTransaction([](pqxx::work& tx) {
+    EXPECT_EQ(tx.exec1("SHOW synchronous_commit")[0].as<std::string>(), "on");
+    return absl::OkStatus();
+  }).ok());
+}
+
 TEST_F(PoolTest, StatementRunsWithoutTransactionAndCommitsAsItGoes) {
   // No BEGIN: PostgreSQL reports no transaction block, and a statement that succeeded before a
   // failing one stays (there is nothing to roll back).

@@ -1,5 +1,7 @@
 #include "libs/server/grpc_server.h"
 
+#include <algorithm>
+
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/support/server_interceptor.h>
@@ -107,6 +109,8 @@ absl::Status GrpcServer::Start() {
   builder.AddListeningPort(absl::StrCat(options_.host, ":", options_.grpc_port),
                            grpc::InsecureServerCredentials(), &grpc_port_);
   builder.SetMaxReceiveMessageSize(options_.max_receive_bytes);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              std::max(2, options_.max_idle_threads));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);

@@ -25,6 +25,12 @@ struct Options {
   int metrics_port = 0;                // 0 picks a free port; -1 disables the HTTP side port
   absl::Duration shutdown_grace = absl::Seconds(10);
   int max_receive_bytes = 4 << 20;
+  // Idle threads the synchronous server keeps polling for work (gRPC's MAX_POLLERS, default 2).
+  // A thread that finishes an RPC while this many others are polling exits, and the next burst
+  // creates new ones: under concurrent load gRPC's default made a thread (and, in otp, a new
+  // libcurl connection to the SMS gateway) for most RPCs. Idle threads beyond 1 still exit
+  // after 10 s without work.
+  int max_idle_threads = 32;
 };
 
 class GrpcServer final {

@@ -2,6 +2,15 @@
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "libs/http/http_client.h"
@@ -33,6 +42,56 @@ class FailingService final : public pb::SigverifyService::Service {
   bool fail = false;
   std::string seen_request_id;
 };
+
+// Records the kernel thread id of every call it serves.
+class ThreadRecordingService final : public pb::SigverifyService::Service {
+  grpc::Status GetTrustStoreInfo(grpc::ServerContext* ctx, const pb::GetTrustStoreInfoRequest*,
+                                 pb::TrustStoreInfo* out) override {
+    return Handle(ctx, [&] {
+      {
+        absl::MutexLock l(&mu);
+        tids.insert(static_cast<long>(syscall(SYS_gettid)));
+      }
+      absl::SleepFor(absl::Milliseconds(2));  // overlap the concurrent calls
+      out->set_anchors(1);
+      return absl::OkStatus();
+    });
+  }
+
+ public:
+  absl::Mutex mu;
+  std::set<long> tids ABSL_GUARDED_BY(mu);
+};
+
+// Waves of concurrent calls are served by a bounded set of threads: a thread that finished a
+// call stays for the next one instead of exiting (gRPC's default kept 2 idle pollers, so most
+// calls of a wave ran on a thread created for it).
+TEST(GrpcServer, ConcurrentWavesReuseTheirThreads) {
+  metrics::Registry reg;
+  ThreadRecordingService svc;
+  GrpcServer server(Options{.service_name = "t", .host = "127.0.0.1", .metrics_port = -1}, &reg);
+  server.Register(&svc);
+  ASSERT_TRUE(server.Start().ok());
+  auto stub = pb::SigverifyService::NewStub(Dial("127.0.0.1:" + std::to_string(server.grpc_port())));
+  constexpr int kConcurrent = 8, kWaves = 40;
+  std::atomic<int> failed{0};
+  for (int wave = 0; wave < kWaves; ++wave) {
+    std::vector<std::thread> callers;
+    for (int i = 0; i < kConcurrent; ++i) {
+      callers.emplace_back([&] {
+        pb::TrustStoreInfo info;
+        auto ctx = ClientContext(absl::Seconds(10));
+        if (!stub->GetTrustStoreInfo(ctx.get(), {}, &info).ok()) ++failed;
+      });
+    }
+    for (auto& t : callers) t.join();
+  }
+  EXPECT_EQ(failed.load(), 0);
+  absl::MutexLock l(&svc.mu);
+  // 320 calls; with threads kept, about kConcurrent + a few pollers serve them all.
+  EXPECT_LE(svc.tids.size(), static_cast<size_t>(3 * kConcurrent)) << svc.tids.size();
+  server.Shutdown();
+}
 
 TEST(GrpcServer, ServesHealthMetricsAndMapsErrors) {
   metrics::Registry reg;

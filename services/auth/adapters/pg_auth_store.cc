@@ -93,7 +93,7 @@ absl::Status CheckDistinct(const std::vector<std::string>& keys) {
 // that concurrent transactions cannot deadlock; returns their states in the order of `keys`.
 // One statement, whatever the number of keys: the upsert's no-op DO UPDATE locks an existing
 // row and returns it like a new one.
-std::vector<ThrottleState> LockThrottles(pqxx::work& tx, const std::vector<std::string>& keys) {
+std::vector<ThrottleState> LockThrottles(pqxx::transaction_base& tx, const std::vector<std::string>& keys) {
   std::vector<std::string> sorted(keys);
   std::sort(sorted.begin(), sorted.end());
   pqxx::result r = pg::ExecPrepared(
@@ -124,7 +124,7 @@ std::vector<ThrottleState> LockThrottles(pqxx::work& tx, const std::vector<std::
 }
 
 // Stores `states` (states[i] is keys[i]) in the rows LockThrottles locked. One statement.
-void WriteThrottles(pqxx::work& tx, const std::vector<std::string>& keys,
+void WriteThrottles(pqxx::transaction_base& tx, const std::vector<std::string>& keys,
                     const std::vector<ThrottleState>& states) {
   std::vector<std::string> failures;
   std::vector<std::optional<absl::Time>> blocked, failure, success;
@@ -147,7 +147,7 @@ void WriteThrottles(pqxx::work& tx, const std::vector<std::string>& keys,
       OptUsArray(failure), OptUsArray(success));
 }
 
-void InsertLoginFlow(pqxx::work& tx, const LoginFlow& f) {
+void InsertLoginFlow(pqxx::transaction_base& tx, const LoginFlow& f) {
   pg::ExecPrepared(tx,
       "INSERT INTO login_flows (flow_id, account_id, ial, challenge_id, client_ip, user_agent, "
       "device, created_at, expires_at, method, subscriber_index) VALUES ($1::uuid, "
@@ -161,7 +161,7 @@ void InsertLoginFlow(pqxx::work& tx, const LoginFlow& f) {
 // ---- login flows ------------------------------------------------------------------------------
 
 absl::Status PgAuthStore::CreateLoginFlow(const LoginFlow& f) {
-  return pool_->WithTransaction([&](pqxx::work& tx) {
+  return pool_->WithAsyncCommit([&](pqxx::transaction_base& tx) {
     InsertLoginFlow(tx, f);
     return absl::OkStatus();
   });
@@ -214,12 +214,15 @@ absl::StatusOr<bool> PgAuthStore::CompleteLoginFlow(const std::string& flow_id, 
 }
 
 // ---- throttles ----------------------------------------------------------------------------------
+// Rate windows, throttle counters, captcha use and login flows are committed asynchronously
+// (pg::Pool::WithAsyncCommit): a crash of the database server may lose the last ~600 ms of them,
+// which costs a user at most a repeated step, an attacker at most a few uncounted attempts.
 
 absl::Status PgAuthStore::UpdateThrottles(
     const std::vector<std::string>& keys,
     const std::function<absl::Status(std::vector<ThrottleState>& states)>& fn) {
   if (absl::Status s = CheckDistinct(keys); !s.ok()) return s;
-  return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+  return pool_->WithAsyncCommit([&](pqxx::transaction_base& tx) -> absl::Status {
     std::vector<ThrottleState> states = LockThrottles(tx, keys);
     if (absl::Status s = fn(states); !s.ok()) return s;  // rolls back the inserts too
     WriteThrottles(tx, keys, states);
@@ -230,7 +233,7 @@ absl::Status PgAuthStore::UpdateThrottles(
 absl::Status PgAuthStore::UpdateThrottlesAndCreateFlow(const ThrottleUpdate& update,
                                                        const LoginFlow& flow) {
   if (absl::Status s = CheckDistinct(update.keys); !s.ok()) return s;
-  return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+  return pool_->WithAsyncCommit([&](pqxx::transaction_base& tx) -> absl::Status {
     std::vector<ThrottleState> states = LockThrottles(tx, update.keys);
     if (absl::Status s = update.fn(states); !s.ok()) return s;  // nothing written
     WriteThrottles(tx, update.keys, states);
@@ -242,9 +245,9 @@ absl::Status PgAuthStore::UpdateThrottlesAndCreateFlow(const ThrottleUpdate& upd
 absl::Status PgAuthStore::AdmitPasswordAttempt(const PasswordAdmission& a) {
   if (absl::Status s = CheckDistinct(a.throttle.keys); !s.ok()) return s;
   // Steps that fail end the transaction with a commit (what the steps before wrote is kept), so
-  // their status travels outside WithTransaction's own.
+  // their status travels outside the transaction's own.
   absl::Status outcome;
-  absl::Status st = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+  absl::Status st = pool_->WithAsyncCommit([&](pqxx::transaction_base& tx) -> absl::Status {
     outcome = absl::OkStatus();
     pqxx::row w = pg::ExecPrepared1(
         tx,
@@ -267,7 +270,7 @@ absl::Status PgAuthStore::AdmitPasswordAttempt(const PasswordAdmission& a) {
 
 absl::StatusOr<int> PgAuthStore::IncrementWindow(const std::string& key, absl::Time window_start) {
   int count = 0;
-  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
+  absl::Status s = pool_->WithAsyncCommit([&](pqxx::transaction_base& tx) {
     pqxx::row r = pg::ExecPrepared1(tx, 
         "INSERT INTO rate_windows (key, window_start, count) VALUES ($1, " TS(2) ", 1) "
         "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_windows.count + 1 "

@@ -63,7 +63,7 @@ Challenge FromRow(const pqxx::row& r) {
 
 class PgTx final : public OtpTx {
  public:
-  explicit PgTx(pqxx::work& tx) : tx_(tx) {}
+  explicit PgTx(pqxx::transaction_base& tx) : tx_(tx) {}
 
   absl::StatusOr<std::optional<Challenge>> LockById(const std::string& id) override {
     pqxx::result r = pg::ExecPrepared(tx_, 
@@ -160,12 +160,19 @@ class PgTx final : public OtpTx {
   }
 
  private:
-  pqxx::work& tx_;
+  pqxx::transaction_base& tx_;
 };
 
 }  // namespace
 
-absl::Status PgOtpStore::InTransaction(const std::function<absl::Status(OtpTx&)>& fn) {
+absl::Status PgOtpStore::InTransaction(Commit commit,
+                                       const std::function<absl::Status(OtpTx&)>& fn) {
+  if (commit == Commit::kLossTolerable) {
+    return pool_->WithAsyncCommit([&](pqxx::transaction_base& w) -> absl::Status {
+      PgTx tx(w);
+      return fn(tx);
+    });
+  }
   return pool_->WithTransaction([&](pqxx::work& w) -> absl::Status {
     PgTx tx(w);
     return fn(tx);

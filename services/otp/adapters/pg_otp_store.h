@@ -19,7 +19,8 @@ class PgOtpStore final : public OtpStore {
  public:
   explicit PgOtpStore(pg::Pool* pool) : pool_(pool) {}
 
-  absl::Status InTransaction(const std::function<absl::Status(OtpTx&)>& fn) override;
+  absl::Status InTransaction(Commit commit,
+                             const std::function<absl::Status(OtpTx&)>& fn) override;
   absl::StatusOr<std::optional<Challenge>> RecordDelivery(const std::string& challenge_id,
                                                           int seq, DeliveryOutcome outcome,
                                                           absl::Time at) override;

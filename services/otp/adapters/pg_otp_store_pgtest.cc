@@ -92,14 +92,14 @@ constexpr char kId2[] = "1b5c1e9a-3d2f-4c8e-9a1b-2c3d4e5f6a7b";
 
 TEST_F(PgOtpStoreTest, ChallengeRoundTripsEveryField) {
   Challenge c = Sample(kId1, "req-1");
-  ASSERT_TRUE(store_->InTransaction([&](OtpTx& tx) -> absl::Status {
+  ASSERT_TRUE(store_->InTransaction(Commit::kDurable, [&](OtpTx& tx) -> absl::Status {
     auto inserted = tx.InsertIfAbsent(c);
     if (!inserted.ok()) return inserted.status();
     EXPECT_TRUE(*inserted);
     return absl::OkStatus();
   }).ok());
   std::optional<Challenge> got;
-  ASSERT_TRUE(store_->InTransaction([&](OtpTx& tx) -> absl::Status {
+  ASSERT_TRUE(store_->InTransaction(Commit::kDurable, [&](OtpTx& tx) -> absl::Status {
     auto r = tx.LockById(kId1);
     if (!r.ok()) return r.status();
     got = *r;
@@ -125,9 +125,9 @@ TEST_F(PgOtpStoreTest, ChallengeRoundTripsEveryField) {
   got->deliveries = 2;
   got->expires_at += absl::Seconds(1);
   got->used_at = c.created_at + absl::Microseconds(7);
-  ASSERT_TRUE(store_->InTransaction([&](OtpTx& tx) { return tx.Update(*got); }).ok());
+  ASSERT_TRUE(store_->InTransaction(Commit::kDurable, [&](OtpTx& tx) { return tx.Update(*got); }).ok());
   std::optional<Challenge> again;
-  ASSERT_TRUE(store_->InTransaction([&](OtpTx& tx) -> absl::Status {
+  ASSERT_TRUE(store_->InTransaction(Commit::kDurable, [&](OtpTx& tx) -> absl::Status {
     auto r = tx.LockByRequestId("req-1");
     if (!r.ok()) return r.status();
     again = *r;
@@ -145,7 +145,7 @@ TEST_F(PgOtpStoreTest, ChallengeRoundTripsEveryField) {
   EXPECT_EQ(*again->used_at, c.created_at + absl::Microseconds(7));
 
   // Unknown ids and request ids.
-  ASSERT_TRUE(store_->InTransaction([&](OtpTx& tx) -> absl::Status {
+  ASSERT_TRUE(store_->InTransaction(Commit::kDurable, [&](OtpTx& tx) -> absl::Status {
     EXPECT_FALSE(tx.LockById(kId2)->has_value());
     EXPECT_FALSE(tx.LockByRequestId("nope")->has_value());
     return absl::OkStatus();
@@ -153,7 +153,7 @@ TEST_F(PgOtpStoreTest, ChallengeRoundTripsEveryField) {
 }
 
 TEST_F(PgOtpStoreTest, InsertIfAbsentRefusesADuplicateRequestId) {
-  ASSERT_TRUE(store_->InTransaction([&](OtpTx& tx) -> absl::Status {
+  ASSERT_TRUE(store_->InTransaction(Commit::kDurable, [&](OtpTx& tx) -> absl::Status {
     EXPECT_TRUE(*tx.InsertIfAbsent(Sample(kId1, "same")));
     EXPECT_FALSE(*tx.InsertIfAbsent(Sample(kId2, "same")));
     return absl::OkStatus();
@@ -167,7 +167,7 @@ TEST_F(PgOtpStoreTest, SendLimitSlidingWindowAndRefund) {
                                    {"subject:y", 3, absl::Hours(1)}};
   auto record = [&](absl::Time now, int seq) {
     std::optional<absl::Duration> wait;
-    EXPECT_TRUE(store_->InTransaction([&](OtpTx& tx) -> absl::Status {
+    EXPECT_TRUE(store_->InTransaction(Commit::kDurable, [&](OtpTx& tx) -> absl::Status {
       auto r = tx.TryRecordSend(limits, now, kId1, seq);
       if (!r.ok()) return r.status();
       wait = *r;
@@ -188,7 +188,7 @@ TEST_F(PgOtpStoreTest, SendLimitSlidingWindowAndRefund) {
   ASSERT_TRUE(w.has_value());
   EXPECT_EQ(*w, absl::Minutes(29));
   // A failed delivery's send no longer counts (recorded for challenge kId1, code 3).
-  ASSERT_TRUE(store_->InTransaction([&](OtpTx& tx) -> absl::Status {
+  ASSERT_TRUE(store_->InTransaction(Commit::kDurable, [&](OtpTx& tx) -> absl::Status {
     auto inserted = tx.InsertIfAbsent(Sample(kId1, "r-refund"));
     if (!inserted.ok()) return inserted.status();
     return *inserted ? absl::OkStatus() : absl::InternalError("not inserted");
@@ -201,7 +201,7 @@ TEST_F(PgOtpStoreTest, SendLimitSlidingWindowAndRefund) {
 
 TEST_F(PgOtpStoreTest, RecordDeliveryIsOneIdempotentStatement) {
   const absl::Time t0 = absl::FromUnixSeconds(1795000000);
-  ASSERT_TRUE(store_->InTransaction([&](OtpTx& tx) -> absl::Status {
+  ASSERT_TRUE(store_->InTransaction(Commit::kDurable, [&](OtpTx& tx) -> absl::Status {
     auto inserted = tx.InsertIfAbsent(Sample(kId1, "r1"));
     if (!inserted.ok()) return inserted.status();
     return tx.TryRecordSend({{"phone:x", 5, absl::Minutes(15)}}, t0, kId1, 1).status();
@@ -219,7 +219,7 @@ TEST_F(PgOtpStoreTest, RecordDeliveryIsOneIdempotentStatement) {
   EXPECT_EQ(Count("SELECT count(*) FROM otp_sends"), 1);
   // An answer for an older code (a resend replaced it) leaves the challenge as it is, but is
   // logged, and a failure gives its send back.
-  ASSERT_TRUE(store_->InTransaction([&](OtpTx& tx) -> absl::Status {
+  ASSERT_TRUE(store_->InTransaction(Commit::kDurable, [&](OtpTx& tx) -> absl::Status {
     Challenge c = Sample(kId1, "r1");
     c.seq = 2;
     c.deliveries = 1;

@@ -226,7 +226,7 @@ absl::StatusOr<ChallengeView> OtpDomain::Send(const SendRequest& req) {
   for (int round = 0; round < kMaxTxRounds; ++round) {
     issued = Issued{};
     replay.reset();
-    s = store_->InTransaction([&](OtpTx& tx) -> absl::Status {
+    s = store_->InTransaction(Commit::kLossTolerable, [&](OtpTx& tx) -> absl::Status {
       issued = Issued{};
       replay.reset();
       const absl::Time now = clock_->Now();
@@ -313,7 +313,7 @@ absl::StatusOr<ChallengeView> OtpDomain::Resend(const std::string& challenge_id)
   if (id.empty()) return NotFound();
   Issued issued;
   std::string purpose = "UNKNOWN";  // metrics label
-  absl::Status s = store_->InTransaction([&](OtpTx& tx) -> absl::Status {
+  absl::Status s = store_->InTransaction(Commit::kLossTolerable, [&](OtpTx& tx) -> absl::Status {
     issued = Issued{};
     const absl::Time now = clock_->Now();
     auto found = tx.LockById(id);
@@ -416,7 +416,7 @@ absl::StatusOr<std::string> OtpDomain::Verify(const std::string& challenge_id,
   absl::Status outcome;  // the answer, decided inside the transaction
   std::string label;
   Challenge verified;
-  absl::Status s = store_->InTransaction([&](OtpTx& tx) -> absl::Status {
+  absl::Status s = store_->InTransaction(Commit::kDurable, [&](OtpTx& tx) -> absl::Status {
     outcome = absl::OkStatus();
     const absl::Time now = clock_->Now();
     auto found = tx.LockById(id);

@@ -428,6 +428,23 @@ TEST_F(OtpDomainTest, VerifySucceedsOnceAndReturnsDomesticPhone) {
   EXPECT_EQ(VerifyCount("already_used"), 1);
 }
 
+// Issuing a code may be lost in a database crash (the user asks again); consuming one may not
+// (the code would become usable again).
+TEST_F(OtpDomainTest, OnlyVerificationNeedsADurableCommit) {
+  ChallengeView v = SendWithCode("r1", "048213", "+84912345678");
+  ASSERT_FALSE(store_.commits.empty());
+  for (Commit c : store_.commits) EXPECT_EQ(c, Commit::kLossTolerable);
+  store_.commits.clear();
+  clock_.Advance(absl::Minutes(2));
+  ASSERT_TRUE(domain_->Resend(v.challenge_id).ok());
+  ASSERT_EQ(store_.commits.size(), 1u);
+  EXPECT_EQ(store_.commits[0], Commit::kLossTolerable);
+  store_.commits.clear();
+  ASSERT_FALSE(domain_->Verify(v.challenge_id, "000000", "LOGIN").ok());  // an attempt used
+  ASSERT_EQ(store_.commits.size(), 1u);
+  EXPECT_EQ(store_.commits[0], Commit::kDurable);
+}
+
 TEST_F(OtpDomainTest, VerifyAcceptsUpperCaseChallengeId) {
   ChallengeView v = SendWithCode("r1", "123123");
   std::string upper = v.challenge_id;

@@ -66,12 +66,23 @@ class OtpTx {
       int seq) = 0;
 };
 
+// How a transaction's commit survives a crash of the database server.
+enum class Commit {
+  // On disk before InTransaction returns. Verification: a consumed code must never become
+  // usable again.
+  kDurable,
+  // May be lost, whole, with the last moments (~600 ms) of commits if the database server
+  // crashes (PostgreSQL's asynchronous commit). Issuing a code: its loss costs the user a resend.
+  kLossTolerable,
+};
+
 class OtpStore {
  public:
   virtual ~OtpStore() = default;
   // Runs `fn` in one transaction: commits when it returns OK, rolls back otherwise (its status
   // is returned). `fn` may run more than once (serialization retries): no side effects outside.
-  virtual absl::Status InTransaction(const std::function<absl::Status(OtpTx&)>& fn) = 0;
+  virtual absl::Status InTransaction(Commit commit,
+                                     const std::function<absl::Status(OtpTx&)>& fn) = 0;
 
   // Records the gateway's answer for code `seq` of the challenge, atomically (one statement: no
   // transaction round trips on the hot path): when the challenge's current code is still `seq`

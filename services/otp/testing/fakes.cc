@@ -57,7 +57,8 @@ class FakeOtpStore::Tx final : public OtpTx {
   FakeOtpStore* s_;
 };
 
-absl::Status FakeOtpStore::InTransaction(const std::function<absl::Status(OtpTx&)>& fn) {
+absl::Status FakeOtpStore::InTransaction(Commit commit,
+                                         const std::function<absl::Status(OtpTx&)>& fn) {
   std::lock_guard<std::mutex> l(mu_);
   if (!fail_next.ok()) return fail_next;
   auto saved_challenges = challenges;
@@ -69,6 +70,8 @@ absl::Status FakeOtpStore::InTransaction(const std::function<absl::Status(OtpTx&
     challenges = std::move(saved_challenges);
     sends = std::move(saved_sends);
     deliveries = std::move(saved_deliveries);
+  } else {
+    commits.push_back(commit);
   }
   return s;
 }

@@ -29,7 +29,8 @@ class FakeOtpStore final : public OtpStore {
     absl::Time at;
   };
 
-  absl::Status InTransaction(const std::function<absl::Status(OtpTx&)>& fn) override;
+  absl::Status InTransaction(Commit commit,
+                             const std::function<absl::Status(OtpTx&)>& fn) override;
   absl::StatusOr<std::optional<Challenge>> RecordDelivery(const std::string& challenge_id,
                                                           int seq, DeliveryOutcome outcome,
                                                           absl::Time at) override;
@@ -38,6 +39,7 @@ class FakeOtpStore final : public OtpStore {
   std::map<std::string, Challenge> challenges;  // by id
   std::vector<Send> sends;
   std::vector<DeliveryRecord> deliveries;
+  std::vector<Commit> commits;  // the durability asked of each transaction that committed
   // When set, the next InTransaction / RecordDelivery calls fail with it before running.
   absl::Status fail_next = absl::OkStatus();
 
