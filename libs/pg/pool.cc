@@ -225,6 +225,24 @@ absl::Status Pool::Ping() {
   }
 }
 
+namespace {
+
+// Runs `fn` in `tx`: commits when it returns OK (setting *committing first: from then on a
+// broken connection leaves the outcome in doubt), aborts and returns its status otherwise.
+template <typename Tx, typename Fn>
+absl::Status RunThenCommit(Tx& tx, const Fn& fn, bool* committing) {
+  absl::Status s = fn(tx);
+  if (!s.ok()) {
+    tx.abort();
+    return s;
+  }
+  *committing = true;
+  tx.commit();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status Pool::RunWithRetries(
     const std::function<absl::Status(pqxx::connection&, bool* committing)>& attempt,
     int retries, absl::string_view what) {
@@ -269,14 +287,7 @@ absl::Status Pool::WithTransaction(const std::function<absl::Status(pqxx::work&)
                                IsolationSql(options.isolation),
                                options.read_only ? ", READ ONLY" : ""));
         }
-        absl::Status s = fn(tx);
-        if (!s.ok()) {
-          tx.abort();
-          return s;
-        }
-        *committing = true;
-        tx.commit();
-        return absl::OkStatus();
+        return RunThenCommit(tx, fn, committing);
       },
       options.retries, "transaction");
 }
@@ -306,14 +317,7 @@ absl::Status Pool::WithAsyncCommit(
   return RunWithRetries(
       [&](pqxx::connection& conn, bool* committing) -> absl::Status {
         AsyncCommitTransaction tx(conn);
-        absl::Status s = fn(tx);
-        if (!s.ok()) {
-          tx.abort();
-          return s;
-        }
-        *committing = true;
-        tx.commit();
-        return absl::OkStatus();
+        return RunThenCommit(tx, fn, committing);
       },
       retries, "transaction");
 }
