@@ -116,8 +116,15 @@ double Argon2Limit(double seconds) {
 int Login(config::Source& src) {
   int accounts = src.Int("accounts", 200, "accounts to create", 1, 100000);
   int concurrency = src.Int("concurrency", 16, "concurrent logins", 1, 1024);
-  int seconds = src.Int("seconds", 20, "measurement time", 1, 3600);
-  int max_logins = src.Int("max_logins", 4000, "captchas prepared (upper bound of logins)", 1,
+  int seconds = src.Int("seconds", 20, "measured login time, over all rounds", 1, 3600);
+  int rounds = src.Int("rounds", 4,
+                       "alternations of the in-process Argon2id measurement and the login load",
+                       1, 100);
+  int argon2_seconds =
+      src.Int("argon2_seconds", 5, "in-process Argon2id measurement per round", 1, 600);
+  int warmup_ms = src.Int("warmup_ms", 1000, "login load before each round's measured part", 0,
+                          60000);
+  int max_logins = src.Int("max_logins", 6000, "captchas prepared (upper bound of logins)", 1,
                            1000000);
   bool captcha_in_loop =
       src.Bool("captcha_in_loop", false, "fetch each captcha inside the timed window");
@@ -126,10 +133,6 @@ int Login(config::Source& src) {
     return 2;
   }
   uint64_t seed = static_cast<uint64_t>(absl::ToUnixSeconds(absl::Now())) % 100000 * 10;
-  // The machine's speed drifts (shared VM): the in-process limit is measured before and after
-  // the load and averaged.
-  std::fprintf(stderr, "measuring the in-process Argon2id limit…\n");
-  double limit_before = Argon2Limit(6);
   std::fprintf(stderr, "creating %d accounts…\n", accounts);
   std::vector<std::string> ids = CreateAccounts(accounts, 4, seed);
   auto stub = auth::AuthService::NewStub(server::Dial(Env("AUTH_ADDR")));
@@ -152,61 +155,80 @@ int Login(config::Source& src) {
     for (auto& t : fs) t.join();
   }
 
-  // The CPU split of the timed window between the stack's processes (BENCH_PIDS, proc_cpu.h).
+  // The CPU split of the measured windows between the stack's processes (BENCH_PIDS,
+  // proc_cpu.h).
   std::vector<CpuGroup> groups;
   if (const char* spec = std::getenv("BENCH_PIDS")) groups = ParseGroups(spec);
   groups.push_back({"loadgen", static_cast<int>(getpid())});
-  std::fprintf(stderr, "timed window: %d s…\n", seconds);
-  const CpuSample cpu_before = TakeCpuSample(groups);
 
   Latencies lat;
   std::atomic<long> ok{0}, errors{0};
   std::atomic<int> cursor{0};
   std::mutex err_mu;
   std::string first_error;
-  absl::Time start = absl::Now(), end = start + absl::Seconds(seconds);
-  std::vector<std::thread> ts;
-  for (int t = 0; t < concurrency; ++t) {
-    ts.emplace_back([&] {
-      while (absl::Now() < end) {
-        int n = cursor++;
-        if (!captcha_in_loop && n >= max_logins) break;  // out of prepared captchas
-        int i = n % static_cast<int>(ids.size());
-        absl::Time t0 = absl::Now();
-        auth::Captcha c;
-        grpc::Status s = captcha_in_loop ? fetch_captcha(&c) : grpc::Status::OK;
-        if (!captcha_in_loop) c = captchas[n];
-        if (s.ok()) {
-          auth::StartPasswordLoginRequest r;
-          r.set_captcha_id(c.captcha_id());
-          r.set_captcha_answer(c.dev_answer());
-          r.set_id_number(ids[i]);
-          r.set_password(kPassword);
-          // One client address per account, as real users arrive from many addresses.
-          std::string ip = absl::StrFormat("198.18.%d.%d", (i / 250) % 250, i % 250 + 1);
-          r.mutable_client()->set_ip(ip);
-          auth::LoginFlow lf;
-          auto c2 = server::ClientContext(absl::Seconds(30));
-          s = stub->StartPasswordLogin(c2.get(), r, &lf);
-        }
-        if (s.ok()) {
-          ok++;
-          lat.Add(absl::ToDoubleMilliseconds(absl::Now() - t0));
-        } else {
-          errors++;
-          std::lock_guard<std::mutex> l(err_mu);
-          if (first_error.empty()) {
-            first_error = absl::StrCat(status::ReasonOf(status::FromGrpcStatus(s)), ": ",
-                                       s.error_message());
+  CpuSplit split;
+  std::vector<double> limits;
+  double measured_s = 0;
+  // The VM's speed drifts by ±10 % within minutes: the in-process Argon2id limit and the login
+  // rate are sampled in alternation (round r: the limit with the stack idle, then the logins),
+  // so both see the same periods of the machine.
+  for (int round = 0; round < rounds; ++round) {
+    std::fprintf(stderr, "round %d/%d: in-process Argon2id limit (%d s), then logins…\n",
+                 round + 1, rounds, argon2_seconds);
+    limits.push_back(Argon2Limit(argon2_seconds));
+    const absl::Time start = absl::Now() + absl::Milliseconds(warmup_ms);
+    const absl::Time end = start + absl::Seconds(static_cast<double>(seconds) / rounds);
+    CpuSample cpu_before;
+    std::vector<std::thread> ts;
+    for (int t = 0; t < concurrency; ++t) {
+      ts.emplace_back([&] {
+        while (absl::Now() < end) {
+          int n = cursor++;
+          if (!captcha_in_loop && n >= max_logins) break;  // out of prepared captchas
+          int i = n % static_cast<int>(ids.size());
+          absl::Time t0 = absl::Now();
+          auth::Captcha c;
+          grpc::Status s = captcha_in_loop ? fetch_captcha(&c) : grpc::Status::OK;
+          if (!captcha_in_loop) c = captchas[n];
+          if (s.ok()) {
+            auth::StartPasswordLoginRequest r;
+            r.set_captcha_id(c.captcha_id());
+            r.set_captcha_answer(c.dev_answer());
+            r.set_id_number(ids[i]);
+            r.set_password(kPassword);
+            // One client address per account, as real users arrive from many addresses.
+            std::string ip = absl::StrFormat("198.18.%d.%d", (i / 250) % 250, i % 250 + 1);
+            r.mutable_client()->set_ip(ip);
+            auth::LoginFlow lf;
+            auto c2 = server::ClientContext(absl::Seconds(30));
+            s = stub->StartPasswordLogin(c2.get(), r, &lf);
+          }
+          // Counted: the logins that complete inside the measured part of the round.
+          const absl::Time done = absl::Now();
+          if (done < start || done > end) continue;
+          if (s.ok()) {
+            ok++;
+            lat.Add(absl::ToDoubleMilliseconds(done - t0));
+          } else {
+            errors++;
+            std::lock_guard<std::mutex> l(err_mu);
+            if (first_error.empty()) {
+              first_error = absl::StrCat(status::ReasonOf(status::FromGrpcStatus(s)), ": ",
+                                         s.error_message());
+            }
           }
         }
-      }
-    });
+      });
+    }
+    absl::SleepFor(start - absl::Now());
+    cpu_before = TakeCpuSample(groups);
+    absl::SleepFor(end - absl::Now());
+    split.Add(ComputeCpuSplit(groups, cpu_before, TakeCpuSample(groups),
+                              absl::ToDoubleSeconds(end - start)));
+    measured_s += absl::ToDoubleSeconds(end - start);
+    for (auto& t : ts) t.join();  // the logins in flight finish outside the measured part
   }
-  for (auto& t : ts) t.join();
-  double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
-  const CpuSplit split = ComputeCpuSplit(groups, cpu_before, TakeCpuSample(groups), elapsed);
-  double rate = ok.load() / elapsed;
+  const double rate = ok.load() / measured_s;
   if (!first_error.empty()) {
     std::fprintf(stderr, "errors=%ld first: %s\n", errors.load(), first_error.c_str());
   }
@@ -216,13 +238,16 @@ int Login(config::Source& src) {
     std::fprintf(stderr, "note: all %d prepared captchas were used before the time was up\n",
                  max_logins);
   }
-  std::fprintf(stderr, "measuring the in-process Argon2id limit again…\n");
-  double limit_after = Argon2Limit(6);
-  double limit = (limit_before + limit_after) / 2;
-  std::printf("logins=%ld errors=%ld seconds=%.1f concurrency=%d captcha_in_loop=%d p50_ms=%.1f "
-              "argon2_before=%.1f argon2_after=%.1f\n",
-              ok.load(), errors.load(), elapsed, concurrency, captcha_in_loop ? 1 : 0,
-              lat.Percentile(0.5), limit_before, limit_after);
+  double limit = 0;
+  std::string per_round;
+  for (double l : limits) {
+    limit += l / limits.size();
+    absl::StrAppendFormat(&per_round, "%s%.1f", per_round.empty() ? "" : ",", l);
+  }
+  std::printf("logins=%ld errors=%ld seconds=%.1f rounds=%d concurrency=%d captcha_in_loop=%d "
+              "p50_ms=%.1f argon2_per_round=%s\n",
+              ok.load(), errors.load(), measured_s, rounds, concurrency, captcha_in_loop ? 1 : 0,
+              lat.Percentile(0.5), per_round.c_str());
   std::printf("logins_per_s=%.1f argon2_limit_per_s=%.1f ratio=%.2f p99_ms=%.1f\n", rate, limit,
               limit > 0 ? rate / limit : 0, lat.Percentile(0.99));
   return errors.load() > ok.load() / 100 ? 1 : 0;

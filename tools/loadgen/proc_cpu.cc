@@ -1,5 +1,7 @@
 #include "tools/loadgen/proc_cpu.h"
 
+#include <algorithm>
+
 #include <dirent.h>
 #include <unistd.h>
 
@@ -150,6 +152,21 @@ CpuSplit ComputeCpuSplit(const std::vector<CpuGroup>& groups, const CpuSample& b
   }
   out.other_s = std::max(0.0, out.machine_busy_s - ours);
   return out;
+}
+
+void CpuSplit::Add(const CpuSplit& o) {
+  window_s += o.window_s;
+  machine_busy_s += o.machine_busy_s;
+  other_s += o.other_s;
+  for (const auto& [name, secs] : o.groups) {
+    auto it = std::find_if(groups.begin(), groups.end(),
+                           [&](const auto& g) { return g.first == name; });
+    if (it == groups.end()) {
+      groups.emplace_back(name, secs);
+    } else {
+      it->second += secs;
+    }
+  }
 }
 
 std::string FormatCpuSplit(const CpuSplit& split) {

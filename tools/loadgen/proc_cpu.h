@@ -66,6 +66,9 @@ struct CpuSplit {
   std::vector<std::pair<std::string, double>> groups;
   double other_s = 0;
   double Of(const std::string& name) const;  // 0 for an unknown name
+  // Adds another window's split (several measured windows of one run): windows, busy time and
+  // each group's seconds are summed (a group only in `other` is appended).
+  void Add(const CpuSplit& other);
 };
 CpuSplit ComputeCpuSplit(const std::vector<CpuGroup>& groups, const CpuSample& before,
                          const CpuSample& after, double window_s);

@@ -122,5 +122,27 @@ TEST(TakeCpuSample, SeesThisProcess) {
   EXPECT_GT(s.machine.total, s.machine.busy);
 }
 
+TEST(CpuSplit, AddSumsWindowsAndGroupsByName) {
+  CpuSplit a;
+  a.window_s = 5;
+  a.machine_busy_s = 9;
+  a.other_s = 1;
+  a.groups = {{"auth", 2}, {"accounts", 6}};
+  CpuSplit b;
+  b.window_s = 5;
+  b.machine_busy_s = 8;
+  b.other_s = 0.5;
+  b.groups = {{"accounts", 5}, {"postgres", 1.5}};
+  a.Add(b);
+  EXPECT_DOUBLE_EQ(a.window_s, 10);
+  EXPECT_DOUBLE_EQ(a.machine_busy_s, 17);
+  EXPECT_DOUBLE_EQ(a.other_s, 1.5);
+  EXPECT_DOUBLE_EQ(a.Of("auth"), 2);
+  EXPECT_DOUBLE_EQ(a.Of("accounts"), 11);
+  EXPECT_DOUBLE_EQ(a.Of("postgres"), 1.5);
+  ASSERT_EQ(a.groups.size(), 3u);
+  EXPECT_EQ(a.groups[2].first, "postgres");  // appended after the existing ones
+}
+
 }  // namespace
 }  // namespace dvc::loadgen
