@@ -112,6 +112,10 @@ int Run(int argc, char** argv) {
   a.refresh_idle_ttl =
       src.Duration("refresh_idle_ttl", absl::Minutes(30), "session idle timeout (refresh token)");
   a.session_max_ttl = src.Duration("session_max_ttl", absl::Hours(12), "session absolute timeout");
+  a.refresh_reuse_grace = src.Duration(
+      "refresh_reuse_grace", absl::Seconds(30),
+      "a rotated refresh token presented again within this time, while its successor is unused, "
+      "gets a new successor instead of revoking the session (retries, two tabs); 0 = off");
   a.login_flow_ttl = src.Duration("login_flow_ttl", absl::Minutes(10), "login flow lifetime");
   a.session_cache_ttl = src.Duration("session_cache_ttl", absl::Seconds(1),
                                      "introspection cache of session revocation state");
@@ -143,6 +147,9 @@ int Run(int argc, char** argv) {
   if (a.access_token_ttl <= absl::ZeroDuration() || a.refresh_idle_ttl <= absl::ZeroDuration() ||
       a.session_max_ttl < a.refresh_idle_ttl) {
     problems.push_back("TTLs: need access_token_ttl > 0, 0 < refresh_idle_ttl <= session_max_ttl");
+  }
+  if (a.refresh_reuse_grace < absl::ZeroDuration() || a.refresh_reuse_grace > absl::Seconds(300)) {
+    problems.push_back("refresh_reuse_grace: must be between 0 and 300s");
   }
   if (t.max_delay < t.first_delay) problems.push_back("login_max_delay: must be >= 1s");
   if (t.ip_window < absl::Seconds(1)) problems.push_back("login_ip_window: must be >= 1s");

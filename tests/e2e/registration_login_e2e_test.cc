@@ -173,14 +173,26 @@ TEST_F(E2E, RegisterByMobileThenLoginRefreshReuseAndLogout) {
   EXPECT_NE(t2.refresh_token(), t.refresh_token());
   EXPECT_FALSE(t2.access_token().empty());
 
-  // Reusing the rotated token revokes the whole family: the new token stops working too.
+  // The client lost that answer and retries with the same token within the grace window, its
+  // successor unused: a retry, not theft — a new successor, the first one superseded.
+  auth::TokenResponse t2b;
+  ASSERT_TRUE(stack_.auth().Refresh(Ctx().get(), rr, &t2b).ok());
+  EXPECT_NE(t2b.refresh_token(), t2.refresh_token());
+  // The chain moves on: the current token rotates.
+  auth::RefreshRequest rr2;
+  rr2.set_refresh_token(t2b.refresh_token());
   auth::TokenResponse t3;
-  s = stack_.auth().Refresh(Ctx().get(), rr, &t3);
+  ASSERT_TRUE(stack_.auth().Refresh(Ctx().get(), rr2, &t3).ok());
+
+  // Reusing the first token now (its successor's chain was used) is theft: the whole family is
+  // revoked, and the newest token stops working too.
+  auth::TokenResponse t_bad;
+  s = stack_.auth().Refresh(Ctx().get(), rr, &t_bad);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(ReasonOf(s), "REFRESH_TOKEN_REUSED");
-  auth::RefreshRequest rr2;
-  rr2.set_refresh_token(t2.refresh_token());
-  s = stack_.auth().Refresh(Ctx().get(), rr2, &t3);
+  auth::RefreshRequest rr3;
+  rr3.set_refresh_token(t3.refresh_token());
+  s = stack_.auth().Refresh(Ctx().get(), rr3, &t_bad);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
 
   // A new login, then logout: the refresh token no longer works.

@@ -346,14 +346,18 @@ absl::Status PgAuthStore::CreateSession(const Session& s, const RefreshRecord& f
 }
 
 absl::StatusOr<RotateResult> PgAuthStore::RotateRefreshToken(const std::string& old_hmac,
-                                                             RefreshRecord next, absl::Time now) {
+                                                             RefreshRecord next, absl::Time now,
+                                                             absl::Duration reuse_grace) {
   RotateResult result;
   absl::Status st = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
     result = RotateResult{};
     // FOR UPDATE OF t: a concurrent rotation of the same token waits here and then sees the
-    // row with used_at set (READ COMMITTED re-reads the locked row), i.e. a reuse.
-    pqxx::result r = pg::ExecPrepared(tx, 
-        std::string("SELECT " US("t.idle_expires_at") ", " US("t.used_at") ", ") + kSessionColumns +
+    // row with used_at / replaced_by as the other left them (READ COMMITTED re-reads the locked
+    // row): a grace replay or a reuse.
+    pqxx::result r = pg::ExecPrepared(tx,
+        std::string("SELECT " US("t.idle_expires_at") ", " US("t.used_at") ", t.replaced_by, "
+                    "t.superseded_at IS NOT NULL, ") +
+            kSessionColumns +
             " FROM refresh_tokens t JOIN sessions s ON s.session_id = t.session_id "
             "WHERE t.token_hmac = $1 FOR UPDATE OF t",
         old_hmac);
@@ -362,11 +366,37 @@ absl::StatusOr<RotateResult> PgAuthStore::RotateRefreshToken(const std::string& 
       return absl::OkStatus();
     }
     absl::Time idle_expires_at = TimeOf(r[0][0]);
-    bool used = !r[0][1].is_null();
-    result.session = SessionOf(r[0], 2);
+    std::optional<absl::Time> used_at = OptTimeOf(r[0][1]);
+    bool superseded = r[0][3].as<bool>();
+    result.session = SessionOf(r[0], 4);
     const Session& s = result.session;
-    if (used) {
-      pg::ExecPrepared(tx, 
+    auto store_next = [&] {
+      pg::ExecPrepared(tx,
+          "INSERT INTO refresh_tokens (token_hmac, session_id, created_at, idle_expires_at) "
+          "VALUES ($1, $2::uuid, " TS(3) ", LEAST(" TS(4) ", " TS(5) "))",
+          next.token_hmac, s.session_id, Us(next.created_at), Us(next.idle_expires_at),
+          Us(s.expires_at));
+    };
+    if (used_at.has_value() || superseded) {
+      bool in_grace = !superseded && !r[0][2].is_null() && reuse_grace > absl::ZeroDuration() &&
+                      now - *used_at < reuse_grace && !s.revoked_at.has_value() &&
+                      now < s.expires_at;
+      // Grace replay: the successor is superseded only while nobody has used it (the UPDATE
+      // waits for a concurrent rotation of the successor and re-checks its row).
+      if (in_grace &&
+          pg::ExecPrepared(tx,
+                           "UPDATE refresh_tokens SET superseded_at = " TS(2)
+                           " WHERE token_hmac = $1 AND used_at IS NULL AND superseded_at IS NULL",
+                           r[0][2].as<std::string>(), Us(now))
+                  .affected_rows() == 1) {
+        // The window counts from the first rotation (used_at stays): replays cannot extend it.
+        pg::ExecPrepared(tx, "UPDATE refresh_tokens SET replaced_by = $2 WHERE token_hmac = $1",
+                         old_hmac, next.token_hmac);
+        store_next();
+        result.outcome = RotateOutcome::kGraceReplay;
+        return absl::OkStatus();
+      }
+      pg::ExecPrepared(tx,
           "UPDATE sessions SET revoked_at = COALESCE(revoked_at, " TS(2) "), "
           "revoke_reason = COALESCE(revoke_reason, 'REFRESH_TOKEN_REUSED') "
           "WHERE session_id = $1::uuid",
@@ -382,13 +412,10 @@ absl::StatusOr<RotateResult> PgAuthStore::RotateRefreshToken(const std::string& 
       result.outcome = RotateOutcome::kExpired;
       return absl::OkStatus();
     }
-    pg::ExecPrepared(tx, "UPDATE refresh_tokens SET used_at = " TS(2) " WHERE token_hmac = $1", old_hmac,
-                   Us(now));
-    pg::ExecPrepared(tx, 
-        "INSERT INTO refresh_tokens (token_hmac, session_id, created_at, idle_expires_at) "
-        "VALUES ($1, $2::uuid, " TS(3) ", LEAST(" TS(4) ", " TS(5) "))",
-        next.token_hmac, s.session_id, Us(next.created_at), Us(next.idle_expires_at),
-        Us(s.expires_at));
+    pg::ExecPrepared(tx,
+        "UPDATE refresh_tokens SET used_at = " TS(2) ", replaced_by = $3 WHERE token_hmac = $1",
+        old_hmac, Us(now), next.token_hmac);
+    store_next();
     result.outcome = RotateOutcome::kRotated;
     return absl::OkStatus();
   });

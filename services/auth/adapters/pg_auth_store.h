@@ -31,7 +31,8 @@ class PgAuthStore final : public AuthStore {
                                                             int limit) override;
   absl::Status CreateSession(const Session& session, const RefreshRecord& first) override;
   absl::StatusOr<RotateResult> RotateRefreshToken(const std::string& old_hmac, RefreshRecord next,
-                                                  absl::Time now) override;
+                                                  absl::Time now,
+                                                  absl::Duration reuse_grace) override;
   absl::StatusOr<std::optional<std::string>> RevokeSessionByRefresh(
       const std::string& token_hmac, absl::Time now, const std::string& reason) override;
   absl::StatusOr<SessionState> GetSessionState(const std::string& session_id) override;

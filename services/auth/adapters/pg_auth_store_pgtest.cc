@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <thread>
 #include <vector>
@@ -62,6 +63,34 @@ class PgAuthStoreTest : public ::testing::Test {
   }
   RefreshRecord Token(const std::string& hmac, absl::Duration idle = absl::Minutes(30)) {
     return RefreshRecord{hmac, "", now_, now_ + idle};
+  }
+
+  // RotateRefreshToken with the default reuse grace window (30 s).
+  absl::StatusOr<RotateResult> Rotate(const std::string& old_hmac, RefreshRecord next,
+                                      absl::Time at, absl::Duration grace = absl::Seconds(30)) {
+    return store_->RotateRefreshToken(old_hmac, std::move(next), at, grace);
+  }
+  // Session Uuid(n) whose first token `first` was rotated at now_ to `first`-s.
+  void RotatedOnce(int n, const std::string& first) {
+    ASSERT_TRUE(store_->CreateSession(NewSession(Uuid(n)), Token(first)).ok());
+    ASSERT_EQ(Rotate(first, Token(first + "-s"), now_)->outcome, RotateOutcome::kRotated);
+  }
+  // Runs `fns` on threads released at once.
+  static void RunTogether(const std::vector<std::function<void()>>& fns) {
+    absl::Barrier* barrier = new absl::Barrier(static_cast<int>(fns.size()));
+    std::vector<std::thread> threads;
+    for (const auto& fn : fns) {
+      threads.emplace_back([barrier, &fn] {
+        if (barrier->Block()) delete barrier;
+        fn();
+      });
+    }
+    for (auto& th : threads) th.join();
+  }
+  // Whether a stored token can still be rotated (neither used nor superseded).
+  bool Usable(const std::string& hmac) {
+    return Count("SELECT count(*) FROM refresh_tokens WHERE token_hmac = '" + hmac +
+                 "' AND used_at IS NULL AND superseded_at IS NULL") == 1;
   }
 
   int Count(const std::string& sql) {
@@ -434,7 +463,7 @@ TEST_F(PgAuthStoreTest, RotationReuseAndRevocation) {
   EXPECT_FALSE(state->revoked);
   EXPECT_EQ(state->expires_at, now_ + absl::Hours(12));
 
-  auto r = store_->RotateRefreshToken("h1", Token("h2"), now_ + absl::Minutes(1));
+  auto r = Rotate("h1", Token("h2"), now_ + absl::Minutes(1));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->outcome, RotateOutcome::kRotated);
   EXPECT_EQ(r->session.session_id, Uuid(1));
@@ -442,60 +471,193 @@ TEST_F(PgAuthStoreTest, RotationReuseAndRevocation) {
   EXPECT_EQ(r->session.auth_time, now_);
   EXPECT_EQ(r->session.ial, 2);
 
-  EXPECT_EQ(store_->RotateRefreshToken("nope", Token("h9"), now_)->outcome,
-            RotateOutcome::kUnknown);
-  EXPECT_EQ(store_->RotateRefreshToken("h1", Token("h3"), now_ + absl::Minutes(2))->outcome,
-            RotateOutcome::kReused);
+  EXPECT_EQ(Rotate("nope", Token("h9"), now_)->outcome, RotateOutcome::kUnknown);
+  EXPECT_EQ(Rotate("h1", Token("h3"), now_ + absl::Minutes(2))->outcome, RotateOutcome::kReused);
   EXPECT_TRUE(store_->GetSessionState(Uuid(1))->revoked);
-  EXPECT_EQ(store_->RotateRefreshToken("h2", Token("h4"), now_ + absl::Minutes(2))->outcome,
-            RotateOutcome::kRevoked);
+  EXPECT_EQ(Rotate("h2", Token("h4"), now_ + absl::Minutes(2))->outcome, RotateOutcome::kRevoked);
 }
 
 TEST_F(PgAuthStoreTest, IdleAndAbsoluteExpiry) {
   ASSERT_TRUE(store_->CreateSession(NewSession(Uuid(1)), Token("idle")).ok());
-  EXPECT_EQ(store_->RotateRefreshToken("idle", Token("x"), now_ + absl::Minutes(30))->outcome,
-            RotateOutcome::kExpired);
+  EXPECT_EQ(Rotate("idle", Token("x"), now_ + absl::Minutes(30))->outcome, RotateOutcome::kExpired);
   // The first token's idle expiry is clamped to the session's absolute expiry.
   ASSERT_TRUE(store_->CreateSession(NewSession(Uuid(2), absl::Minutes(10)), Token("abs")).ok());
-  EXPECT_EQ(store_->RotateRefreshToken("abs", Token("y"), now_ + absl::Minutes(10))->outcome,
-            RotateOutcome::kExpired);
-  EXPECT_EQ(store_->RotateRefreshToken("abs", Token("y"), now_ + absl::Minutes(9))->outcome,
-            RotateOutcome::kRotated);
+  EXPECT_EQ(Rotate("abs", Token("y"), now_ + absl::Minutes(10))->outcome, RotateOutcome::kExpired);
+  EXPECT_EQ(Rotate("abs", Token("y"), now_ + absl::Minutes(9))->outcome, RotateOutcome::kRotated);
 }
 
-TEST_F(PgAuthStoreTest, ConcurrentRefreshWithOneTokenHasExactlyOneWinner) {
+// Concurrent refreshes with one token are serialised on its row. Without a grace window
+// exactly one gets kRotated and the others kReused (the session is revoked). With one (LGN-8:
+// two tabs refreshing at once, retries) the first rotates and each later one is a grace replay
+// that supersedes the successor issued before it: exactly one successor stays usable and the
+// session lives on.
+TEST_F(PgAuthStoreTest, ConcurrentRefreshWithOneTokenLeavesExactlyOneUsableSuccessor) {
   constexpr int kThreads = 8;
-  for (int round = 0; round < 5; ++round) {
+  for (int round = 0; round < 6; ++round) {
+    const bool grace = round % 2 == 1;
     std::string sid = Uuid(100 + round);
     std::string first = absl::StrCat("r", round);
     ASSERT_TRUE(store_->CreateSession(NewSession(sid), Token(first)).ok());
-    absl::Barrier* barrier = new absl::Barrier(kThreads);
     std::vector<RotateOutcome> outcomes(kThreads);
-    std::vector<std::thread> threads;
+    std::vector<std::function<void()>> calls;
     for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&, t] {
-        if (barrier->Block()) delete barrier;
-        auto r = store_->RotateRefreshToken(first, Token(absl::StrCat(first, "-", t)),
-                                            now_ + absl::Seconds(1));
+      calls.push_back([&, t] {
+        auto r = Rotate(first, Token(absl::StrCat(first, "-", t)), now_ + absl::Seconds(1),
+                        grace ? absl::Seconds(30) : absl::ZeroDuration());
         ASSERT_TRUE(r.ok()) << r.status();
         outcomes[t] = r->outcome;
       });
     }
-    for (auto& th : threads) th.join();
-    int rotated = 0, reused = 0;
-    for (auto o : outcomes) {
-      rotated += o == RotateOutcome::kRotated;
-      reused += o == RotateOutcome::kReused;
+    RunTogether(calls);
+    std::map<RotateOutcome, int> by_outcome;
+    for (auto o : outcomes) by_outcome[o]++;
+    std::vector<std::string> usable;
+    for (int t = 0; t < kThreads; ++t) {
+      if (Usable(absl::StrCat(first, "-", t))) usable.push_back(absl::StrCat(first, "-", t));
     }
-    EXPECT_EQ(rotated, 1) << "round " << round;
-    EXPECT_EQ(reused, kThreads - 1) << "round " << round;
-    EXPECT_TRUE(store_->GetSessionState(sid)->revoked);
+    ASSERT_EQ(usable.size(), 1u) << "round " << round;
+    EXPECT_EQ(by_outcome[RotateOutcome::kRotated], 1) << "round " << round;
+    if (grace) {
+      EXPECT_EQ(by_outcome[RotateOutcome::kGraceReplay], kThreads - 1) << "round " << round;
+      EXPECT_FALSE(store_->GetSessionState(sid)->revoked) << "round " << round;
+      EXPECT_EQ(Rotate(usable[0], Token(first + "-next"), now_ + absl::Seconds(2))->outcome,
+                RotateOutcome::kRotated);
+    } else {
+      EXPECT_EQ(by_outcome[RotateOutcome::kReused], kThreads - 1) << "round " << round;
+      EXPECT_TRUE(store_->GetSessionState(sid)->revoked) << "round " << round;
+    }
+  }
+}
+
+TEST_F(PgAuthStoreTest, GraceReplaySupersedesTheUnusedSuccessor) {
+  RotatedOnce(1, "g1");
+  auto r = Rotate("g1", Token("g3"), now_ + absl::Seconds(29));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->outcome, RotateOutcome::kGraceReplay);
+  EXPECT_EQ(r->session.session_id, Uuid(1));
+  EXPECT_EQ(r->session.amr, (std::vector<std::string>{"pwd", "otp"}));
+  EXPECT_EQ(r->session.ial, 2);
+  EXPECT_FALSE(Usable("g1-s"));
+  EXPECT_TRUE(Usable("g3"));
+  // The window still counts from the first rotation; only keyed hashes are stored.
+  EXPECT_EQ(Count("SELECT count(*) FROM refresh_tokens WHERE token_hmac = 'g1' AND "
+                  "replaced_by = 'g3' AND used_at = TIMESTAMPTZ 'epoch' + " +
+                  std::to_string(absl::ToUnixMicros(now_)) + " * INTERVAL '1 microsecond'"),
+            1);
+  EXPECT_FALSE(store_->GetSessionState(Uuid(1))->revoked);
+  // The new successor rotates as usual; the superseded one is a reuse.
+  EXPECT_EQ(Rotate("g3", Token("g4"), now_ + absl::Seconds(40))->outcome, RotateOutcome::kRotated);
+  EXPECT_EQ(Rotate("g1-s", Token("g5"), now_ + absl::Seconds(41))->outcome, RotateOutcome::kReused);
+  EXPECT_TRUE(store_->GetSessionState(Uuid(1))->revoked);
+}
+
+TEST_F(PgAuthStoreTest, SupersededTokenIsAReuseEvenWithinTheWindow) {
+  RotatedOnce(1, "s1");
+  ASSERT_EQ(Rotate("s1", Token("s3"), now_ + absl::Seconds(1))->outcome,
+            RotateOutcome::kGraceReplay);
+  EXPECT_EQ(Rotate("s1-s", Token("s4"), now_ + absl::Seconds(2))->outcome, RotateOutcome::kReused);
+  EXPECT_TRUE(store_->GetSessionState(Uuid(1))->revoked);
+  EXPECT_EQ(Rotate("s3", Token("s5"), now_ + absl::Seconds(3))->outcome, RotateOutcome::kRevoked);
+  EXPECT_EQ(Count("SELECT count(*) FROM refresh_tokens WHERE token_hmac IN ('s4', 's5')"), 0);
+}
+
+TEST_F(PgAuthStoreTest, ReplayOutsideTheWindowOrAfterTheChainMovedOnRevokes) {
+  // At the end of the window (it is [rotation, rotation + grace)).
+  RotatedOnce(1, "w1");
+  EXPECT_EQ(Rotate("w1", Token("w3"), now_ + absl::Seconds(30))->outcome, RotateOutcome::kReused);
+  EXPECT_TRUE(store_->GetSessionState(Uuid(1))->revoked);
+  EXPECT_TRUE(Usable("w1-s"));  // not superseded, but its session is over
+  EXPECT_EQ(Rotate("w1-s", Token("w4"), now_ + absl::Seconds(31))->outcome,
+            RotateOutcome::kRevoked);
+
+  // The successor was used.
+  RotatedOnce(2, "u1");
+  ASSERT_EQ(Rotate("u1-s", Token("u3"), now_ + absl::Seconds(1))->outcome, RotateOutcome::kRotated);
+  EXPECT_EQ(Rotate("u1", Token("u4"), now_ + absl::Seconds(2))->outcome, RotateOutcome::kReused);
+  EXPECT_TRUE(store_->GetSessionState(Uuid(2))->revoked);
+
+  // Replays cannot extend the window: it counts from the first rotation.
+  RotatedOnce(3, "e1");
+  ASSERT_EQ(Rotate("e1", Token("e3"), now_ + absl::Seconds(20))->outcome,
+            RotateOutcome::kGraceReplay);
+  EXPECT_EQ(Rotate("e1", Token("e4"), now_ + absl::Seconds(30))->outcome, RotateOutcome::kReused);
+  EXPECT_TRUE(store_->GetSessionState(Uuid(3))->revoked);
+
+  // No grace window.
+  RotatedOnce(4, "z1");
+  EXPECT_EQ(Rotate("z1", Token("z3"), now_, absl::ZeroDuration())->outcome, RotateOutcome::kReused);
+  EXPECT_TRUE(store_->GetSessionState(Uuid(4))->revoked);
+
+  // A logged-out session is not brought back by a replay.
+  RotatedOnce(5, "l1");
+  ASSERT_TRUE(store_->RevokeSessionByRefresh("l1-s", now_, "LOGOUT").ok());
+  EXPECT_EQ(Rotate("l1", Token("l3"), now_ + absl::Seconds(1))->outcome, RotateOutcome::kReused);
+  EXPECT_FALSE(Usable("l3"));
+
+  // A token rotated before the grace migration (no recorded successor): a reuse.
+  RotatedOnce(6, "o1");
+  ASSERT_TRUE(pool_
+                  ->WithTransaction([](pqxx::work& tx) {
+                    tx.exec("UPDATE refresh_tokens SET replaced_by = NULL WHERE token_hmac = 'o1'");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(Rotate("o1", Token("o3"), now_ + absl::Seconds(1))->outcome, RotateOutcome::kReused);
+  EXPECT_TRUE(store_->GetSessionState(Uuid(6))->revoked);
+}
+
+// Two replays of the same rotated token at once: the later supersedes the earlier, so exactly
+// one successor is usable, nothing deadlocks and the session is not revoked.
+TEST_F(PgAuthStoreTest, ConcurrentGraceReplaysEndWithOneSuccessor) {
+  for (int round = 0; round < 10; ++round) {
+    std::string sid = Uuid(200 + round);
+    std::string first = absl::StrCat("c", round);
+    RotatedOnce(200 + round, first);
+    RotateOutcome outcomes[2];
+    auto replay = [&](int t) {
+      auto r = Rotate(first, Token(absl::StrCat(first, "-", t)), now_ + absl::Seconds(1));
+      ASSERT_TRUE(r.ok()) << r.status();
+      outcomes[t] = r->outcome;
+    };
+    RunTogether({[&] { replay(0); }, [&] { replay(1); }});
+    EXPECT_EQ(outcomes[0], RotateOutcome::kGraceReplay) << "round " << round;
+    EXPECT_EQ(outcomes[1], RotateOutcome::kGraceReplay) << "round " << round;
+    EXPECT_FALSE(Usable(first + "-s"));
+    EXPECT_EQ(Usable(first + "-0") + Usable(first + "-1"), 1) << "round " << round;
+    EXPECT_FALSE(store_->GetSessionState(sid)->revoked) << "round " << round;
+  }
+}
+
+// A replay of the old token racing the legitimate use of its successor (row locks taken in
+// opposite chain order): no deadlock, exactly one succeeds, and the session ends either way —
+// a replay that superseded the successor makes its use a reuse, a used successor makes the
+// replay one.
+TEST_F(PgAuthStoreTest, ReplayRacingTheSuccessorsUseRevokesWithoutDeadlock) {
+  for (int round = 0; round < 10; ++round) {
+    std::string sid = Uuid(300 + round);
+    std::string first = absl::StrCat("x", round);
+    RotatedOnce(300 + round, first);
+    RotateOutcome replay = RotateOutcome::kUnknown, use = RotateOutcome::kUnknown;
+    auto rotate = [&](const std::string& hmac, const std::string& next, RotateOutcome* out) {
+      auto r = Rotate(hmac, Token(next), now_ + absl::Seconds(1));
+      ASSERT_TRUE(r.ok()) << r.status();
+      *out = r->outcome;
+    };
+    RunTogether({[&] { rotate(first, first + "-r", &replay); },
+                 [&] { rotate(first + "-s", first + "-n", &use); }});
+    const bool replay_first =
+        replay == RotateOutcome::kGraceReplay && use == RotateOutcome::kReused;
+    const bool use_first = use == RotateOutcome::kRotated && replay == RotateOutcome::kReused;
+    EXPECT_TRUE(replay_first || use_first)
+        << "round " << round << ": replay " << static_cast<int>(replay) << ", use "
+        << static_cast<int>(use);
+    EXPECT_TRUE(store_->GetSessionState(sid)->revoked) << "round " << round;
   }
 }
 
 TEST_F(PgAuthStoreTest, LogoutByAnyTokenOfTheFamily) {
   ASSERT_TRUE(store_->CreateSession(NewSession(Uuid(1)), Token("a1")).ok());
-  ASSERT_EQ(store_->RotateRefreshToken("a1", Token("a2"), now_)->outcome, RotateOutcome::kRotated);
+  ASSERT_EQ(Rotate("a1", Token("a2"), now_)->outcome, RotateOutcome::kRotated);
   auto sid = store_->RevokeSessionByRefresh("a1", now_, "LOGOUT");
   ASSERT_TRUE(sid.ok());
   EXPECT_EQ(*sid, Uuid(1));
@@ -531,8 +693,8 @@ TEST_F(PgAuthStoreTest, RevokeSessionsOfAccountHonoursCutoffAndIsIdempotent) {
   EXPECT_FALSE(store_->GetSessionState(Uuid(2))->revoked);  // began after the cutoff
   EXPECT_FALSE(store_->GetSessionState(Uuid(3))->revoked);  // another account
   EXPECT_FALSE(store_->GetSessionState(Uuid(5))->revoked);  // already over
-  EXPECT_EQ(store_->RotateRefreshToken("t1", Token("t1b"), at)->outcome, RotateOutcome::kRevoked);
-  EXPECT_EQ(store_->RotateRefreshToken("t2", Token("t2b"), at)->outcome, RotateOutcome::kRotated);
+  EXPECT_EQ(Rotate("t1", Token("t1b"), at)->outcome, RotateOutcome::kRevoked);
+  EXPECT_EQ(Rotate("t2", Token("t2b"), at)->outcome, RotateOutcome::kRotated);
 
   std::map<std::string, std::string> reasons;
   ASSERT_TRUE(pool_

@@ -495,18 +495,26 @@ TEST_F(AuthServiceTest, LoginRefreshReuseLogout) {
   EXPECT_EQ(i.acr(), "urn:dvc:ial:2");
   EXPECT_EQ(i.exp() - i.iat(), 300);
 
-  // Rotation, then reuse of the rotated token revokes the family.
+  // Rotation; the rotated token again at once (a retry after a lost answer, within
+  // --refresh_reuse_grace) gets a new successor and supersedes the first one; presenting the
+  // superseded successor is a reuse that revokes the family.
   v1::TokenResponse t2;
   ASSERT_TRUE(Refresh(t1.refresh_token(), &t2).ok());
   EXPECT_NE(t2.refresh_token(), t1.refresh_token());
   EXPECT_EQ(t2.session_id(), t1.session_id());
   EXPECT_TRUE(Introspect(t2.access_token()).active());
+  v1::TokenResponse retry;
+  ASSERT_TRUE(Refresh(t1.refresh_token(), &retry).ok());
+  EXPECT_NE(retry.refresh_token(), t2.refresh_token());
+  EXPECT_EQ(retry.session_id(), t1.session_id());
+  EXPECT_EQ(retry.expires_in(), 300);
+  EXPECT_TRUE(Introspect(retry.access_token()).active());
   v1::TokenResponse ignored;
-  grpc::Status reuse = Refresh(t1.refresh_token(), &ignored);
+  grpc::Status reuse = Refresh(t2.refresh_token(), &ignored);
   EXPECT_EQ(reuse.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(Reason(reuse), "REFRESH_TOKEN_REUSED");
-  EXPECT_FALSE(Introspect(t2.access_token()).active());
-  EXPECT_EQ(Reason(Refresh(t2.refresh_token(), &ignored)), "SESSION_REVOKED");
+  EXPECT_FALSE(Introspect(retry.access_token()).active());
+  EXPECT_EQ(Reason(Refresh(retry.refresh_token(), &ignored)), "SESSION_REVOKED");
   EXPECT_EQ(Reason(Refresh("garbage", &ignored)), "REFRESH_TOKEN_INVALID");
 
   // Logout.

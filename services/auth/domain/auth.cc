@@ -308,7 +308,12 @@ absl::StatusOr<Tokens> AuthDomain::CompleteLogin(const std::string& flow_id,
     return status::InvalidArgument("OTP_REQUIRED", "otp", "Vui lòng nhập mã OTP.",
                                    "Please enter the OTP code.");
   }
-  if (absl::Status s = deps_.otp->Verify(flow->challenge_id, otp, kOtpPurposeLogin).status();
+  // Keyed by the flow: a retry after a lost answer (or a failure below) is answered success
+  // again by otp instead of OTP_ALREADY_USED.
+  if (absl::Status s = deps_.otp
+                           ->Verify(flow->challenge_id, otp, kOtpPurposeLogin,
+                                    "login:" + flow->flow_id)
+                           .status();
       !s.ok()) {
     std::string reason = status::ReasonOf(s);
     if (absl::StartsWith(reason, "OTP_")) {
@@ -582,9 +587,14 @@ absl::StatusOr<Tokens> AuthDomain::Refresh(const std::string& refresh_token) {
   absl::Time now = deps_.clock->Now();
   std::string next = crypto::RandomToken(*deps_.random, kRefreshTokenBytes);
   RefreshRecord next_record{RefreshHmac(next), "", now, now + options_.refresh_idle_ttl};
-  auto result = deps_.store->RotateRefreshToken(RefreshHmac(refresh_token), next_record, now);
+  auto result = deps_.store->RotateRefreshToken(RefreshHmac(refresh_token), next_record, now,
+                                                options_.refresh_reuse_grace);
   if (!result.ok()) return result.status();
   switch (result->outcome) {
+    case RotateOutcome::kGraceReplay:
+      // Answered like a rotation; the successor issued before can no longer be used.
+      log::Info("auth.refresh_grace_replay", {{"session_id", result->session.session_id}});
+      [[fallthrough]];
     case RotateOutcome::kRotated:
       return IssueTokens(result->session, std::move(next), now);
     case RotateOutcome::kReused:

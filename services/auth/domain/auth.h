@@ -48,6 +48,10 @@ struct AuthOptions {
   absl::Duration access_token_ttl = absl::Minutes(5);
   absl::Duration refresh_idle_ttl = absl::Minutes(30);
   absl::Duration session_max_ttl = absl::Hours(12);
+  // A refresh token presented again less than this after its rotation, while the token that
+  // replaced it is unused, is a retry (lost response, two tabs), not a theft: the unused
+  // successor is superseded and a new one issued. 0 = every reuse revokes the session.
+  absl::Duration refresh_reuse_grace = absl::Seconds(30);
   absl::Duration session_cache_ttl = absl::Seconds(1);
   ThrottleOptions throttle;
 };

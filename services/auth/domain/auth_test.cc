@@ -43,10 +43,15 @@ class AuthTest : public ::testing::Test {
     ASSERT_TRUE(set.ok());
     keys_ = std::make_unique<StaticKeySource>(*set);
     accounts_.Add(FakeAccount{kCccd, kPassword, kAccountId, 2, "0912345678"});
+    UseOptions(AuthOptions{});
+  }
+
+  // (Re)creates the domain over the same fakes.
+  void UseOptions(AuthOptions options) {
     domain_ =
         std::make_unique<AuthDomain>(AuthDomain::Deps{&store_, &accounts_, &otp_, &captcha_,
                                                       keys_.get(), &clock_, &random_, nullptr},
-                                     DeriveSecrets("test-secret"), AuthOptions{});
+                                     DeriveSecrets("test-secret"), std::move(options));
   }
 
   StartLoginRequest Req(std::string id_number = kCccd, std::string password = kPassword,
@@ -66,6 +71,13 @@ class AuthTest : public ::testing::Test {
     auto tokens = domain_->CompleteLogin(flow->flow_id, "123456");
     EXPECT_TRUE(tokens.ok()) << tokens.status();
     return *tokens;
+  }
+
+  // Refresh that must succeed.
+  Tokens Refreshed(const std::string& refresh_token) {
+    auto t = domain_->Refresh(refresh_token);
+    EXPECT_TRUE(t.ok()) << t.status();
+    return t.ok() ? *t : Tokens{};
   }
 
   FakeClock clock_;
@@ -333,6 +345,107 @@ TEST_F(AuthTest, RefreshRotatesAndReuseRevokesTheFamily) {
   EXPECT_FALSE(domain_->Introspect(t1.access_token).active);
 }
 
+// ---- reuse grace window (default 30 s) ----
+
+TEST_F(AuthTest, ReplayWithinGraceGetsANewTokenAndTheSessionStaysActive) {
+  Tokens t1 = Login();
+  clock_.Advance(absl::Minutes(4));
+  Tokens t2 = Refreshed(t1.refresh_token);  // the answer is lost on the way
+  clock_.Advance(absl::Seconds(29));
+  Tokens retry = Refreshed(t1.refresh_token);  // the client retries with the same token
+  EXPECT_EQ(retry.session_id, t1.session_id);
+  EXPECT_EQ(retry.acr, "urn:dvc:ial:2");
+  EXPECT_EQ(retry.amr, (std::vector<std::string>{"pwd", "otp"}));
+  EXPECT_NE(retry.refresh_token, t1.refresh_token);
+  EXPECT_NE(retry.refresh_token, t2.refresh_token);
+  EXPECT_GT(retry.expires_in, 0);
+  EXPECT_TRUE(domain_->Introspect(retry.access_token).active);
+  // The new chain goes on as usual.
+  Tokens t3 = Refreshed(retry.refresh_token);
+  EXPECT_TRUE(domain_->Introspect(t3.access_token).active);
+  EXPECT_TRUE(domain_->Introspect(t1.access_token).active);
+}
+
+TEST_F(AuthTest, TheSuccessorSupersededByAGraceReplayIsAReuse) {
+  Tokens t1 = Login();
+  Tokens t2 = Refreshed(t1.refresh_token);
+  clock_.Advance(absl::Seconds(5));
+  Tokens retry = Refreshed(t1.refresh_token);
+  // Whoever holds the first successor now holds a dead token: presenting it ends the session,
+  // even within the window.
+  absl::Status s = domain_->Refresh(t2.refresh_token).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(status::ReasonOf(s), "REFRESH_TOKEN_REUSED");
+  EXPECT_FALSE(domain_->Introspect(retry.access_token).active);
+  EXPECT_EQ(status::ReasonOf(domain_->Refresh(retry.refresh_token).status()), "SESSION_REVOKED");
+}
+
+TEST_F(AuthTest, RepeatedReplaysLeaveOnlyTheLastSuccessorAndCannotExtendTheWindow) {
+  Tokens t1 = Login();
+  Refreshed(t1.refresh_token);
+  clock_.Advance(absl::Seconds(10));
+  Tokens a = Refreshed(t1.refresh_token);
+  clock_.Advance(absl::Seconds(10));
+  Tokens b = Refreshed(t1.refresh_token);  // supersedes `a`
+  EXPECT_NE(a.refresh_token, b.refresh_token);
+  // 30 s after the first rotation the window is over, although `b` is only 10 s old.
+  clock_.Advance(absl::Seconds(10));
+  EXPECT_EQ(status::ReasonOf(domain_->Refresh(t1.refresh_token).status()),
+            "REFRESH_TOKEN_REUSED");
+  EXPECT_FALSE(domain_->Introspect(b.access_token).active);
+}
+
+TEST_F(AuthTest, OnlyTheLastReplaysSuccessorWorks) {
+  Tokens t1 = Login();
+  Refreshed(t1.refresh_token);
+  Tokens a = Refreshed(t1.refresh_token);
+  Tokens b = Refreshed(t1.refresh_token);
+  EXPECT_TRUE(domain_->Refresh(b.refresh_token).ok());
+  EXPECT_EQ(status::ReasonOf(domain_->Refresh(a.refresh_token).status()), "REFRESH_TOKEN_REUSED");
+}
+
+TEST_F(AuthTest, ReplayAtTheEndOfTheWindowRevokes) {
+  Tokens t1 = Login();
+  Tokens t2 = Refreshed(t1.refresh_token);
+  clock_.Advance(absl::Seconds(30));  // the window is [rotation, rotation + 30 s)
+  absl::Status s = domain_->Refresh(t1.refresh_token).status();
+  EXPECT_EQ(status::ReasonOf(s), "REFRESH_TOKEN_REUSED");
+  EXPECT_FALSE(domain_->Introspect(t2.access_token).active);
+  EXPECT_EQ(status::ReasonOf(domain_->Refresh(t2.refresh_token).status()), "SESSION_REVOKED");
+}
+
+TEST_F(AuthTest, ReplayAfterTheSuccessorWasUsedRevokes) {
+  Tokens t1 = Login();
+  Tokens t2 = Refreshed(t1.refresh_token);
+  clock_.Advance(absl::Seconds(1));
+  Tokens t3 = Refreshed(t2.refresh_token);  // the chain moved on
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(status::ReasonOf(domain_->Refresh(t1.refresh_token).status()),
+            "REFRESH_TOKEN_REUSED");
+  EXPECT_FALSE(domain_->Introspect(t3.access_token).active);
+  EXPECT_EQ(status::ReasonOf(domain_->Refresh(t3.refresh_token).status()), "SESSION_REVOKED");
+}
+
+TEST_F(AuthTest, ReplayAfterLogoutDoesNotRestartTheSession) {
+  Tokens t1 = Login();
+  Tokens t2 = Refreshed(t1.refresh_token);
+  ASSERT_TRUE(domain_->Logout(t2.refresh_token).ok());
+  absl::Status s = domain_->Refresh(t1.refresh_token).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_FALSE(domain_->Introspect(t2.access_token).active);
+}
+
+TEST_F(AuthTest, ZeroGraceKeepsEveryReuseATheft) {
+  AuthOptions options;
+  options.refresh_reuse_grace = absl::ZeroDuration();
+  UseOptions(options);
+  Tokens t1 = Login();
+  Tokens t2 = Refreshed(t1.refresh_token);
+  EXPECT_EQ(status::ReasonOf(domain_->Refresh(t1.refresh_token).status()),
+            "REFRESH_TOKEN_REUSED");  // at once, same instant
+  EXPECT_EQ(status::ReasonOf(domain_->Refresh(t2.refresh_token).status()), "SESSION_REVOKED");
+}
+
 TEST_F(AuthTest, UnknownOrMalformedRefreshTokens) {
   EXPECT_EQ(status::ReasonOf(domain_->Refresh("").status()), "REFRESH_TOKEN_INVALID");
   EXPECT_EQ(status::ReasonOf(domain_->Refresh("abc").status()), "REFRESH_TOKEN_INVALID");
@@ -496,6 +609,18 @@ TEST_F(AuthTest, DerivedSecretsAreDistinct) {
   EXPECT_NE(a.refresh_key, a.index_key);
   EXPECT_NE(a.refresh_key, b.refresh_key);
   EXPECT_EQ(a.refresh_key.size(), 32u);
+}
+
+// The login OTP is verified under "login:<flow id>" (the stored, canonical id, however the client
+// spelled it), so otp replays the success if the answer was lost and the user retries.
+TEST_F(AuthTest, LoginOtpIsVerifiedUnderTheFlowsIdempotencyKey) {
+  auto flow = domain_->StartPasswordLogin(Req());
+  ASSERT_TRUE(flow.ok());
+  const std::string upper = absl::AsciiStrToUpper(flow->flow_id);
+  EXPECT_EQ(status::ReasonOf(domain_->CompleteLogin(upper, "000000").status()), "OTP_INVALID");
+  ASSERT_TRUE(domain_->CompleteLogin(upper, "123456").ok());
+  const std::string key = "login:" + absl::AsciiStrToLower(flow->flow_id);
+  EXPECT_EQ(otp_.verify_keys(), (std::vector<std::string>{key, key}));
 }
 
 }  // namespace

@@ -168,9 +168,13 @@ struct RefreshRecord {
 enum class RotateOutcome {
   kRotated,  // old token marked used, new one stored; `session` set
   kUnknown,  // no such token
-  kReused,   // the token had already been rotated (or logged out): the session is now revoked
+  kReused,   // the token had already been rotated (or superseded): the session is now revoked
   kExpired,  // the token's idle time or the session's absolute time has passed
   kRevoked,  // the session was revoked earlier (logout, reuse)
+  // A retry within the reuse grace window: the token had been rotated less than `reuse_grace`
+  // before and its successor was still unused; that successor is now superseded (unusable) and
+  // the new one stored in its place. `session` set; for the client the same as kRotated.
+  kGraceReplay,
 };
 
 struct RotateResult {
@@ -221,12 +225,19 @@ class AuthStore {
   // Sessions and refresh tokens.
   virtual absl::Status CreateSession(const Session& session, const RefreshRecord& first) = 0;
   // The atomic rotation: in one transaction, finds `old_hmac`; if it is unused, its session is
-  // live and neither idle nor absolute expiry has passed (at `now`), marks it used and stores
-  // `next` (for the same session) → kRotated. An already used token → revokes its session
-  // (and every token of it) → kReused. Two concurrent calls with the same token: exactly one
-  // gets kRotated, the other kReused.
+  // live and neither idle nor absolute expiry has passed (at `now`), marks it used, records
+  // `next` as its successor and stores `next` (for the same session) → kRotated.
+  // Grace replay: a token rotated less than `reuse_grace` before `now` (counted from its first
+  // rotation; 0 = never) whose successor is unused and not superseded, in a live session not
+  // past its absolute expiry → the successor is superseded, `next` stored and recorded as the
+  // successor instead → kGraceReplay.
+  // Any other used token, or a superseded one → revokes its session (and every token of it)
+  // → kReused. Concurrent calls with the same token are serialised on its row: the first gets
+  // kRotated, the others (within the grace window) kGraceReplay, each superseding the one before,
+  // so exactly one successor stays usable; outside the window they get kReused.
   virtual absl::StatusOr<RotateResult> RotateRefreshToken(const std::string& old_hmac,
-                                                          RefreshRecord next, absl::Time now) = 0;
+                                                          RefreshRecord next, absl::Time now,
+                                                          absl::Duration reuse_grace) = 0;
   // Revokes the session owning the refresh token (logout); nullopt when the token is unknown,
   // otherwise the session id (also when it was already revoked).
   virtual absl::StatusOr<std::optional<std::string>> RevokeSessionByRefresh(

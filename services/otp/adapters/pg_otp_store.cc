@@ -38,7 +38,7 @@ std::string SelectColumns() {
   return "id::text, request_id, purpose, phone_sealed, phone_index, subject_index, code_hmac, "
          "seq, delivery, attempts_left, deliveries, " +
          Col("created_at") + ", " + Col("expires_at") + ", " + Col("resend_after") + ", " +
-         Col("used_at");
+         Col("used_at") + ", used_key";
 }
 
 Challenge FromRow(const pqxx::row& r) {
@@ -58,6 +58,7 @@ Challenge FromRow(const pqxx::row& r) {
   c.expires_at = FromMicros(r[12].as<int64_t>());
   c.resend_after = FromMicros(r[13].as<int64_t>());
   if (!r[14].is_null()) c.used_at = FromMicros(r[14].as<int64_t>());
+  if (!r[15].is_null()) c.used_key = r[15].as<std::string>();
   return c;
 }
 
@@ -87,12 +88,12 @@ class PgTx final : public OtpTx {
     pqxx::result r = pg::ExecPrepared(tx_, 
         "INSERT INTO otp_challenges (id, request_id, purpose, phone_sealed, phone_index, "
         "subject_index, code_hmac, seq, delivery, attempts_left, deliveries, created_at, "
-        "expires_at, resend_after, used_at) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, "
-        "$10, $11, " + Ts(12) + ", " + Ts(13) + ", " + Ts(14) + ", " + Ts(15) +
-        ") ON CONFLICT (request_id) DO NOTHING",
+        "expires_at, resend_after, used_at, used_key) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, "
+        "$8, $9, $10, $11, " + Ts(12) + ", " + Ts(13) + ", " + Ts(14) + ", " + Ts(15) +
+        ", NULLIF($16, '')) ON CONFLICT (request_id) DO NOTHING",
         c.id, c.request_id, c.purpose, c.phone_sealed, c.phone_index, c.subject_index,
         c.code_hmac, c.seq, DeliveryName(c.delivery), c.attempts_left, c.deliveries,
-        Micros(c.created_at), Micros(c.expires_at), Micros(c.resend_after), used);
+        Micros(c.created_at), Micros(c.expires_at), Micros(c.resend_after), used, c.used_key);
     return r.affected_rows() == 1;
   }
 
@@ -103,9 +104,9 @@ class PgTx final : public OtpTx {
     pqxx::result r = pg::ExecPrepared(tx_, 
         "UPDATE otp_challenges SET code_hmac = $2, seq = $3, delivery = $4, attempts_left = $5, "
         "deliveries = $6, expires_at = " + Ts(7) + ", resend_after = " + Ts(8) +
-        ", used_at = " + Ts(9) + " WHERE id = $1::uuid",
+        ", used_at = " + Ts(9) + ", used_key = NULLIF($10, '') WHERE id = $1::uuid",
         c.id, c.code_hmac, c.seq, DeliveryName(c.delivery), c.attempts_left, c.deliveries,
-        Micros(c.expires_at), Micros(c.resend_after), used);
+        Micros(c.expires_at), Micros(c.resend_after), used, c.used_key);
     if (r.affected_rows() != 1) return absl::NotFoundError("otp challenge vanished");
     return absl::OkStatus();
   }

@@ -67,6 +67,18 @@ class PgOtpStoreTest : public ::testing::Test {
     return c;
   }
 
+  // The challenge as stored (nullopt when absent or on error, which fails the test).
+  std::optional<Challenge> Load(const std::string& id) {
+    std::optional<Challenge> got;
+    EXPECT_TRUE(store_->InTransaction(Commit::kDurable, [&](OtpTx& tx) -> absl::Status {
+      auto r = tx.LockById(id);
+      if (!r.ok()) return r.status();
+      got = *r;
+      return absl::OkStatus();
+    }).ok());
+    return got;
+  }
+
   int64_t Count(const std::string& sql) {
     int64_t n = -1;
     EXPECT_TRUE(pool_->WithReadOnly([&](pqxx::work& tx) {
@@ -98,13 +110,7 @@ TEST_F(PgOtpStoreTest, ChallengeRoundTripsEveryField) {
     EXPECT_TRUE(*inserted);
     return absl::OkStatus();
   }).ok());
-  std::optional<Challenge> got;
-  ASSERT_TRUE(store_->InTransaction(Commit::kDurable, [&](OtpTx& tx) -> absl::Status {
-    auto r = tx.LockById(kId1);
-    if (!r.ok()) return r.status();
-    got = *r;
-    return absl::OkStatus();
-  }).ok());
+  std::optional<Challenge> got = Load(kId1);
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->request_id, "req-1");
   EXPECT_EQ(got->phone_sealed, "k1.sealed");
@@ -117,6 +123,8 @@ TEST_F(PgOtpStoreTest, ChallengeRoundTripsEveryField) {
   EXPECT_EQ(got->expires_at, c.expires_at);
   EXPECT_EQ(got->resend_after, c.resend_after);
   EXPECT_FALSE(got->used_at.has_value());
+  EXPECT_EQ(got->used_key, "");
+  EXPECT_EQ(Count("SELECT count(*) FROM otp_challenges WHERE used_key IS NULL"), 1);  // "" → NULL
 
   got->code_hmac = "ef01";
   got->seq = 2;
@@ -125,6 +133,7 @@ TEST_F(PgOtpStoreTest, ChallengeRoundTripsEveryField) {
   got->deliveries = 2;
   got->expires_at += absl::Seconds(1);
   got->used_at = c.created_at + absl::Microseconds(7);
+  got->used_key = "login:6f1c2a3b-0000-4000-8000-0000000000ff";
   ASSERT_TRUE(store_->InTransaction(Commit::kDurable, [&](OtpTx& tx) { return tx.Update(*got); }).ok());
   std::optional<Challenge> again;
   ASSERT_TRUE(store_->InTransaction(Commit::kDurable, [&](OtpTx& tx) -> absl::Status {
@@ -143,6 +152,7 @@ TEST_F(PgOtpStoreTest, ChallengeRoundTripsEveryField) {
   EXPECT_EQ(again->expires_at, c.expires_at + absl::Seconds(1));
   ASSERT_TRUE(again->used_at.has_value());
   EXPECT_EQ(*again->used_at, c.created_at + absl::Microseconds(7));
+  EXPECT_EQ(again->used_key, "login:6f1c2a3b-0000-4000-8000-0000000000ff");
 
   // Unknown ids and request ids.
   ASSERT_TRUE(store_->InTransaction(Commit::kDurable, [&](OtpTx& tx) -> absl::Status {
@@ -298,6 +308,41 @@ TEST_F(PgOtpStoreTest, ConcurrentVerifyOfTheSameCodeSucceedsExactlyOnce) {
     // The challenge's phone limit is 5 per 15 minutes: move on.
     clock_.Advance(absl::Minutes(16));
   }
+}
+
+TEST_F(PgOtpStoreTest, InsertedUsedKeyRoundTrips) {
+  Challenge c = Sample(kId2, "req-2");
+  c.used_at = c.created_at;
+  c.used_key = "registration:flow.1_x-y";
+  ASSERT_TRUE(store_->InTransaction(Commit::kDurable, [&](OtpTx& tx) {
+    return tx.InsertIfAbsent(c).status();
+  }).ok());
+  std::optional<Challenge> got = Load(kId2);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->used_key, "registration:flow.1_x-y");
+}
+
+// The step that consumed a code, retried concurrently with its key: every call gets the phone,
+// the code is consumed once, and no attempt is spent.
+TEST_F(PgOtpStoreTest, ConcurrentRetriesWithTheConsumingKeyAllSucceed) {
+  auto v = domain_->Send({"r1", "0912345678", "LOGIN", "s"});
+  ASSERT_TRUE(v.ok()) << v.status();
+  const std::string code = sms_.LastCode("84912345678");
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      auto r = domain_->Verify(v->challenge_id, code, "LOGIN", "login:flow-1");
+      if (r.ok() && *r == "0912345678") ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 4);
+  EXPECT_EQ(ReasonOf(domain_->Verify(v->challenge_id, code, "LOGIN", "login:flow-2").status()),
+            "OTP_ALREADY_USED");
+  EXPECT_EQ(Count("SELECT count(*) FROM otp_challenges WHERE used_key = 'login:flow-1' AND "
+                  "attempts_left = 5 AND used_at IS NOT NULL"),
+            1);
 }
 
 TEST_F(PgOtpStoreTest, ConcurrentWrongCodesCountEveryAttempt) {

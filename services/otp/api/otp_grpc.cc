@@ -50,7 +50,8 @@ grpc::Status OtpGrpc::ResendOtp(grpc::ServerContext* ctx, const v1::ResendOtpReq
 grpc::Status OtpGrpc::VerifyOtp(grpc::ServerContext* ctx, const v1::VerifyOtpRequest* req,
                                 v1::VerifyOtpResponse* out) {
   return server::Handle(ctx, [&]() -> absl::Status {
-    auto phone = domain_->Verify(req->challenge_id(), req->code(), req->purpose());
+    auto phone = domain_->Verify(req->challenge_id(), req->code(), req->purpose(),
+                                 req->idempotency_key());
     if (!phone.ok()) return phone.status();
     out->set_phone(*phone);
     return absl::OkStatus();

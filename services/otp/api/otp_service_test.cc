@@ -98,11 +98,13 @@ class OtpServiceTest : public ::testing::Test {
     return stub_->ResendOtp(ctx.get(), req, out);
   }
   grpc::Status Verify(const std::string& id, const std::string& code, std::string* phone = nullptr,
-                      const std::string& purpose = "REGISTRATION") {
+                      const std::string& purpose = "REGISTRATION",
+                      const std::string& idempotency_key = "") {
     v1::VerifyOtpRequest req;
     req.set_challenge_id(id);
     req.set_code(code);
     req.set_purpose(purpose);
+    req.set_idempotency_key(idempotency_key);
     v1::VerifyOtpResponse resp;
     auto ctx = server::ClientContext(absl::Seconds(10));
     grpc::Status g = stub_->VerifyOtp(ctx.get(), req, &resp);
@@ -255,6 +257,51 @@ TEST_F(OtpServiceTest, UnknownExpiredAndWrongPurpose) {
   // A resend replaces the expired code with a fresh one.
   ASSERT_TRUE(Resend(ch.challenge_id(), &re).ok());
   EXPECT_TRUE(Verify(ch.challenge_id(), sms_.LastCode(kMsisdn)).ok());
+}
+
+// A caller that lost VerifyOtp's answer repeats it with its idempotency_key and gets the phone
+// again; any other verification of the used code is still OTP_ALREADY_USED.
+TEST_F(OtpServiceTest, IdempotencyKeyReplaysTheSuccessToItsStepOnly) {
+  v1::OtpChallenge ch;
+  ASSERT_TRUE(Send("req-1", &ch).ok());
+  const std::string code = sms_.LastCode(kMsisdn);
+  const std::string key = "registration:6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b";
+
+  std::string phone;
+  grpc::Status g = Verify(ch.challenge_id(), code, &phone, "REGISTRATION", key);
+  ASSERT_TRUE(g.ok()) << g.error_message();
+  EXPECT_EQ(phone, "0822345088");
+  phone.clear();
+  g = Verify(ch.challenge_id(), code, &phone, "REGISTRATION", key);
+  ASSERT_TRUE(g.ok()) << g.error_message();
+  EXPECT_EQ(phone, "0822345088");
+
+  Outcome o = Of(Verify(ch.challenge_id(), code, nullptr, "REGISTRATION", key + "x"));
+  EXPECT_EQ(o.code, grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(o.reason, "OTP_ALREADY_USED");
+  EXPECT_EQ(Of(Verify(ch.challenge_id(), code)).reason, "OTP_ALREADY_USED");
+  EXPECT_EQ(Of(Verify(ch.challenge_id(), WrongCode(code), nullptr, "REGISTRATION", key)).reason,
+            "OTP_ALREADY_USED");
+
+  const std::string metrics = registry_.Render();
+  EXPECT_NE(metrics.find("otp_verify_total{outcome=\"ok\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("otp_verify_total{outcome=\"replayed\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("otp_verify_total{outcome=\"already_used\"} 3"), std::string::npos);
+}
+
+TEST_F(OtpServiceTest, MalformedIdempotencyKeyIsInvalidArgument) {
+  v1::OtpChallenge ch;
+  ASSERT_TRUE(Send("req-1", &ch).ok());
+  const std::string code = sms_.LastCode(kMsisdn);
+  for (const std::string& key : {std::string("login flow"), std::string("login/1"),
+                                std::string(129, 'k')}) {
+    Outcome o = Of(Verify(ch.challenge_id(), code, nullptr, "REGISTRATION", key));
+    EXPECT_EQ(o.code, grpc::StatusCode::INVALID_ARGUMENT) << key;
+    EXPECT_EQ(o.reason, "OTP_IDEMPOTENCY_KEY_INVALID") << key;
+    EXPECT_EQ(o.field, "idempotency_key") << key;
+  }
+  // Nothing was consumed: the code still verifies (with the longest valid key).
+  EXPECT_TRUE(Verify(ch.challenge_id(), code, nullptr, "REGISTRATION", std::string(128, 'k')).ok());
 }
 
 TEST_F(OtpServiceTest, BadInput) {

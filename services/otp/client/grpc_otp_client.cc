@@ -50,11 +50,13 @@ absl::StatusOr<Challenge> GrpcOtpClient::Resend(const std::string& challenge_id)
 
 absl::StatusOr<std::string> GrpcOtpClient::Verify(const std::string& challenge_id,
                                                   const std::string& code,
-                                                  const std::string& purpose) {
+                                                  const std::string& purpose,
+                                                  const std::string& idempotency_key) {
   v1::VerifyOtpRequest req;
   req.set_challenge_id(challenge_id);
   req.set_code(code);
   req.set_purpose(purpose);
+  req.set_idempotency_key(idempotency_key);
   v1::VerifyOtpResponse resp;
   auto ctx = server::ClientContext(deadline_);
   grpc::Status s = stub_->VerifyOtp(ctx.get(), req, &resp);

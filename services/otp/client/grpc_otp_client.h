@@ -22,7 +22,8 @@ class GrpcOtpClient final : public OtpClient {
                                  const std::string& purpose, const std::string& subject) override;
   absl::StatusOr<Challenge> Resend(const std::string& challenge_id) override;
   absl::StatusOr<std::string> Verify(const std::string& challenge_id, const std::string& code,
-                                     const std::string& purpose) override;
+                                     const std::string& purpose,
+                                     const std::string& idempotency_key) override;
 
  private:
   std::unique_ptr<v1::OtpService::Stub> stub_;

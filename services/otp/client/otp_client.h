@@ -28,9 +28,14 @@ class OtpClient {
   // A fresh code for the challenge (the previous one stops working).
   virtual absl::StatusOr<Challenge> Resend(const std::string& challenge_id) = 0;
   // Checks and consumes the code; returns the verified phone (domestic form).
+  // `idempotency_key` names the consuming step ("login:<flow_id>", ≤ 128 chars of
+  // [A-Za-z0-9:._-]; "" for none): repeating the call with the same key and the correct code
+  // before the challenge expires answers the phone again instead of OTP_ALREADY_USED, so a step
+  // that lost the answer (deadline, crash before recording it) can be retried.
   virtual absl::StatusOr<std::string> Verify(const std::string& challenge_id,
                                              const std::string& code,
-                                             const std::string& purpose) = 0;
+                                             const std::string& purpose,
+                                             const std::string& idempotency_key) = 0;
 };
 
 }  // namespace dvc::otp::client

@@ -55,6 +55,15 @@ std::string CanonicalId(const std::string& id) {
   return out;
 }
 
+// VerifyOtp's idempotency_key: empty (none), or up to 128 characters of [A-Za-z0-9:._-].
+bool ValidIdempotencyKey(const std::string& key) {
+  if (key.size() > 128) return false;
+  return std::all_of(key.begin(), key.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == ':' || ch == '.' || ch == '_' || ch == '-';
+  });
+}
+
 bool WellFormedCode(const std::string& code) {
   if (code.size() != kCodeDigits) return false;
   return std::all_of(code.begin(), code.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
@@ -402,11 +411,21 @@ absl::StatusOr<ChallengeView> OtpDomain::Deliver(const Issued& issued) {
 
 absl::StatusOr<std::string> OtpDomain::Verify(const std::string& challenge_id,
                                               const std::string& code,
-                                              const std::string& purpose) {
+                                              const std::string& purpose,
+                                              const std::string& idempotency_key) {
   if (!WellFormedCode(code)) {
     CountVerify("malformed");
     return status::InvalidArgument(kReasonMalformed, "otp", "Mã OTP phải gồm đúng 6 chữ số.",
                                    "The OTP must be exactly 6 digits.");
+  }
+  if (!ValidIdempotencyKey(idempotency_key)) {
+    CountVerify("malformed");
+    return status::InvalidArgument(
+        kReasonIdempotencyKeyInvalid, "idempotency_key",
+        "Khóa chống lặp (idempotency_key) không hợp lệ: tối đa 128 ký tự A-Z, a-z, 0-9, ':', "
+        "'.', '_', '-'.",
+        "The idempotency_key is invalid: at most 128 characters of A-Z, a-z, 0-9, ':', '.', "
+        "'_', '-'.");
   }
   const std::string id = CanonicalId(challenge_id);
   if (id.empty()) {
@@ -431,8 +450,24 @@ absl::StatusOr<std::string> OtpDomain::Verify(const std::string& challenge_id,
       label = "purpose_mismatch";
       outcome = PurposeMismatch();
     } else if (c.used_at.has_value()) {
-      label = "already_used";
-      outcome = AlreadyUsed();
+      // The step that consumed the code may repeat it (its caller lost the answer): same
+      // non-empty key, correct code, before expiry, attempts left. Nothing is written. Anything
+      // else on a used challenge is the same ALREADY_USED; a wrong code presented with the
+      // consuming key spends an attempt, so the replay path is no guessing oracle (at most
+      // max_attempts wrong codes over the challenge's life, as before it was used).
+      const bool replay_key = !idempotency_key.empty() && c.used_key == idempotency_key &&
+                              now < c.expires_at && c.attempts_left > 0;
+      if (replay_key && crypto::ConstantTimeEquals(CodeHmac(c.id, code), c.code_hmac)) {
+        label = "replayed";
+        verified = c;
+      } else {
+        label = "already_used";
+        outcome = AlreadyUsed();
+        if (replay_key) {
+          --c.attempts_left;
+          return tx.Update(c);
+        }
+      }
     } else if (c.delivery != Delivery::kSent) {
       label = "not_delivered";
       outcome = NotDelivered();
@@ -455,6 +490,7 @@ absl::StatusOr<std::string> OtpDomain::Verify(const std::string& challenge_id,
       return tx.Update(c);
     } else {
       c.used_at = now;
+      c.used_key = idempotency_key;
       label = "ok";
       verified = c;
       return tx.Update(c);
@@ -467,7 +503,8 @@ absl::StatusOr<std::string> OtpDomain::Verify(const std::string& challenge_id,
   }
   CountVerify(label);
   if (!outcome.ok()) return outcome;
-  log::Info("otp.verified", {{"challenge_id", verified.id}, {"purpose", verified.purpose}});
+  log::Info(label == "replayed" ? "otp.verify_replayed" : "otp.verified",
+            {{"challenge_id", verified.id}, {"purpose", verified.purpose}});
   return OpenPhone(verified);
 }
 

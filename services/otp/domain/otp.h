@@ -70,6 +70,7 @@ inline constexpr char kReasonPurposeInvalid[] = "OTP_PURPOSE_INVALID";
 inline constexpr char kReasonRequestIdInvalid[] = "REQUEST_ID_INVALID";
 inline constexpr char kReasonRequestIdReused[] = "REQUEST_ID_REUSED";
 inline constexpr char kReasonSubjectInvalid[] = "OTP_SUBJECT_INVALID";
+inline constexpr char kReasonIdempotencyKeyInvalid[] = "OTP_IDEMPOTENCY_KEY_INVALID";
 
 class OtpDomain final {
  public:
@@ -84,8 +85,14 @@ class OtpDomain final {
   // A new code for the challenge (the previous one stops working) after the cooldown.
   absl::StatusOr<ChallengeView> Resend(const std::string& challenge_id);
   // Checks and consumes the code; returns the verified phone in domestic form (0xxxxxxxxx).
+  // `idempotency_key` (optional, ≤ 128 chars of [A-Za-z0-9:._-]) names the consuming step and is
+  // recorded with the consumption: a later Verify of the same used challenge with the same
+  // non-empty key and the correct code, before the challenge expires, answers the same phone
+  // again without spending an attempt ("replayed"). Anything else on a used challenge is
+  // OTP_ALREADY_USED.
   absl::StatusOr<std::string> Verify(const std::string& challenge_id, const std::string& code,
-                                     const std::string& purpose);
+                                     const std::string& purpose,
+                                     const std::string& idempotency_key = "");
 
   // The SMS text for `code` (Vietnamese without diacritics, as gateways send it).
   std::string SmsText(const std::string& code) const;

@@ -4,6 +4,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "libs/clock/clock.h"
 #include "libs/crypto/aead.h"
@@ -511,6 +513,142 @@ TEST_F(OtpDomainTest, UnknownChallenge) {
   EXPECT_EQ(ReasonOf(domain_->Verify("'; DROP TABLE x; --", "111111", "LOGIN").status()),
             "OTP_CHALLENGE_NOT_FOUND");
   EXPECT_EQ(ReasonOf(domain_->Verify("", "111111", "LOGIN").status()), "OTP_CHALLENGE_NOT_FOUND");
+}
+
+// ---- VerifyOtp idempotency key ----
+
+constexpr char kLoginKey[] = "login:6f1c2a3b-0000-4000-8000-000000000001";
+
+TEST_F(OtpDomainTest, SameKeyAndRightCodeReplaysTheSuccessWithoutSpendingAnAttempt) {
+  ChallengeView v = SendWithCode("r1", "048213", "+84912345678");
+  EXPECT_EQ(ReasonOf(domain_->Verify(v.challenge_id, "000000", "LOGIN", kLoginKey).status()),
+            "OTP_INVALID");  // an unused challenge: a wrong code costs an attempt as before
+  auto first = domain_->Verify(v.challenge_id, "048213", "LOGIN", kLoginKey);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, kPhone);
+  const Challenge consumed = Stored(v.challenge_id);
+  EXPECT_EQ(consumed.used_key, kLoginKey);
+  EXPECT_EQ(consumed.attempts_left, 4);
+
+  clock_.Advance(absl::Minutes(1));
+  store_.commits.clear();
+  for (int i = 0; i < 3; ++i) {
+    auto again = domain_->Verify(v.challenge_id, "048213", "LOGIN", kLoginKey);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(*again, kPhone);
+  }
+  // Nothing changed: same consumption time, same key, no attempt spent.
+  const Challenge& after = Stored(v.challenge_id);
+  EXPECT_EQ(after.used_at, consumed.used_at);
+  EXPECT_EQ(after.used_key, kLoginKey);
+  EXPECT_EQ(after.attempts_left, 4);
+  ASSERT_EQ(store_.commits.size(), 3u);
+  for (Commit c : store_.commits) EXPECT_EQ(c, Commit::kDurable);
+  EXPECT_EQ(VerifyCount("ok"), 1);
+  EXPECT_EQ(VerifyCount("replayed"), 3);
+  EXPECT_EQ(VerifyCount("already_used"), 0);
+}
+
+TEST_F(OtpDomainTest, AnyOtherVerifyOfAUsedChallengeIsAlreadyUsed) {
+  ChallengeView v = SendWithCode("r1", "048213");
+  ASSERT_TRUE(domain_->Verify(v.challenge_id, "048213", "LOGIN", kLoginKey).ok());
+  const std::string other_key = std::string(kLoginKey) + "2";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"048213", other_key},   // another step
+      {"048213", ""},          // no key
+      {"048214", kLoginKey},   // wrong code, same key: reveals nothing, costs an attempt
+      {"999999", ""},
+  };
+  for (const auto& [code, key] : cases) {
+    auto s = domain_->Verify(v.challenge_id, code, "LOGIN", key);
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition) << code << " " << key;
+    EXPECT_EQ(ReasonOf(s.status()), "OTP_ALREADY_USED") << code << " " << key;
+    EXPECT_EQ(Field(s.status()), "otp");
+    EXPECT_EQ(Meta(s.status(), "attempts_left"), "<absent>");
+  }
+  EXPECT_EQ(Stored(v.challenge_id).attempts_left, 4);  // only the guess with the key
+  EXPECT_EQ(Stored(v.challenge_id).used_key, kLoginKey);
+  // Another purpose is refused as before, before anything else.
+  EXPECT_EQ(ReasonOf(domain_->Verify(v.challenge_id, "048213", "REGISTRATION", kLoginKey)
+                         .status()),
+            "OTP_PURPOSE_MISMATCH");
+  EXPECT_EQ(VerifyCount("already_used"), 4);
+  EXPECT_EQ(VerifyCount("replayed"), 0);
+}
+
+// The replay path is no guessing oracle: wrong codes presented with the consuming key spend the
+// challenge's attempts, and with none left even the right code is no longer replayed.
+TEST_F(OtpDomainTest, GuessesWithTheConsumingKeySpendAttemptsAndEndTheReplay) {
+  ChallengeView v = SendWithCode("r1", "048213");
+  ASSERT_TRUE(domain_->Verify(v.challenge_id, "048213", "LOGIN", kLoginKey).ok());
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(ReasonOf(domain_->Verify(v.challenge_id, absl::StrCat("10000", i), "LOGIN",
+                                       kLoginKey)
+                           .status()),
+              "OTP_ALREADY_USED");
+  }
+  EXPECT_EQ(Stored(v.challenge_id).attempts_left, 0);
+  EXPECT_EQ(ReasonOf(domain_->Verify(v.challenge_id, "048213", "LOGIN", kLoginKey).status()),
+            "OTP_ALREADY_USED");
+  EXPECT_EQ(VerifyCount("replayed"), 0);
+}
+
+TEST_F(OtpDomainTest, ACodeConsumedWithoutAKeyIsNeverReplayed) {
+  ChallengeView v = SendWithCode("r1", "048213");
+  ASSERT_TRUE(domain_->Verify(v.challenge_id, "048213", "LOGIN").ok());
+  EXPECT_EQ(Stored(v.challenge_id).used_key, "");
+  EXPECT_EQ(ReasonOf(domain_->Verify(v.challenge_id, "048213", "LOGIN").status()),
+            "OTP_ALREADY_USED");
+  EXPECT_EQ(ReasonOf(domain_->Verify(v.challenge_id, "048213", "LOGIN", kLoginKey).status()),
+            "OTP_ALREADY_USED");
+}
+
+TEST_F(OtpDomainTest, ReplayEndsAtTheChallengeExpiry) {
+  const absl::Time t0 = clock_.Now();
+  ChallengeView v = SendWithCode("r1", "048213");
+  ASSERT_TRUE(domain_->Verify(v.challenge_id, "048213", "LOGIN", kLoginKey).ok());
+  clock_.Set(t0 + absl::Minutes(5) - absl::Nanoseconds(1));
+  EXPECT_TRUE(domain_->Verify(v.challenge_id, "048213", "LOGIN", kLoginKey).ok());
+  clock_.Set(t0 + absl::Minutes(5));
+  auto s = domain_->Verify(v.challenge_id, "048213", "LOGIN", kLoginKey);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReasonOf(s.status()), "OTP_ALREADY_USED");
+
+  // An unused challenge past its expiry stays OTP_EXPIRED, key or not, and costs nothing.
+  ChallengeView w = SendWithCode("r2", "111222", kPhone, "subject-2");
+  clock_.Advance(absl::Minutes(5));
+  s = domain_->Verify(w.challenge_id, "111222", "LOGIN", kLoginKey);
+  EXPECT_EQ(ReasonOf(s.status()), "OTP_EXPIRED");
+  EXPECT_EQ(Stored(w.challenge_id).attempts_left, 5);
+  EXPECT_FALSE(Stored(w.challenge_id).used_at.has_value());
+  EXPECT_EQ(Stored(w.challenge_id).used_key, "");
+}
+
+TEST_F(OtpDomainTest, MalformedIdempotencyKeyIsRefusedBeforeTheChallengeIsTouched) {
+  ChallengeView v = SendWithCode("r1", "048213");
+  const std::vector<std::string> bad = {std::string(129, 'a'), "login flow", "login/1",
+                                        "login:1\n", "khóa", std::string("a\0b", 3), "a;b"};
+  for (const std::string& key : bad) {
+    auto s = domain_->Verify(v.challenge_id, "048213", "LOGIN", key);
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << key;
+    EXPECT_EQ(ReasonOf(s.status()), "OTP_IDEMPOTENCY_KEY_INVALID") << key;
+    auto info = status::GetErrorInfo(s.status());
+    ASSERT_TRUE(info.has_value());
+    EXPECT_EQ(info->field, "idempotency_key");
+    EXPECT_FALSE(info->message_vi.empty());
+    EXPECT_FALSE(info->message_en.empty());
+    EXPECT_NE(info->message_vi, info->message_en);
+  }
+  EXPECT_EQ(Stored(v.challenge_id).attempts_left, 5);
+  EXPECT_FALSE(Stored(v.challenge_id).used_at.has_value());
+  EXPECT_EQ(VerifyCount("malformed"), static_cast<double>(bad.size()));
+  // Every allowed character, at the maximum length, is accepted.
+  const std::string longest =
+      "registration:AZaz09._-" + std::string(128 - 22, 'x');
+  ASSERT_EQ(longest.size(), 128u);
+  ASSERT_TRUE(domain_->Verify(v.challenge_id, "048213", "LOGIN", longest).ok());
+  EXPECT_EQ(Stored(v.challenge_id).used_key, longest);
+  EXPECT_TRUE(domain_->Verify(v.challenge_id, "048213", "LOGIN", longest).ok());
 }
 
 TEST_F(OtpDomainTest, CodeHmacIsBoundToTheChallenge) {

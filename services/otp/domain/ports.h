@@ -34,6 +34,9 @@ struct Challenge {
   absl::Time expires_at;
   absl::Time resend_after;
   std::optional<absl::Time> used_at;
+  // The VerifyOtp idempotency key recorded with the consumption ("" when none): a retry of that
+  // same step may replay the success (see OtpDomain::Verify).
+  std::string used_key;
 };
 
 // A send limit: at most `limit` sends recorded under `key` in any sliding `window`.

@@ -284,7 +284,8 @@ class FakeOtpServer final : public otp::v1::OtpService::Service {
   }
   grpc::Status VerifyOtp(grpc::ServerContext*, const otp::v1::VerifyOtpRequest* req,
                          otp::v1::VerifyOtpResponse* out) override {
-    auto p = fake_->Verify(req->challenge_id(), req->code(), req->purpose());
+    auto p = fake_->Verify(req->challenge_id(), req->code(), req->purpose(),
+                            req->idempotency_key());
     if (!p.ok()) return status::ToGrpcStatus(p.status());
     out->set_phone(*p);
     return grpc::Status::OK;

@@ -149,7 +149,10 @@ absl::StatusOr<Flow> Registration::VerifyOtp(const std::string& flow_id, const s
     // Typos are refused here, without spending one of the challenge's attempts.
     if (code.empty()) return {false, errors::OtpRequired()};
     if (!IsSixDigits(code)) return {false, errors::OtpMalformed()};
-    auto phone = otp_->Verify(f.otp_challenge_id, code, kOtpPurpose);
+    // Keyed by the flow: if the answer is lost (or the step fails after otp consumed the code),
+    // the user's retry with the same code is answered success again, not OTP_ALREADY_USED.
+    auto phone = otp_->Verify(f.otp_challenge_id, code, kOtpPurpose,
+                              "registration:" + f.flow_id);
     if (!phone.ok()) {
       if (status::ReasonOf(phone.status()) == errors::kOtpAttemptsExceeded) {
         return Fail(f, errors::kOtpAttemptsExceeded, phone.status());

@@ -472,6 +472,22 @@ TEST_F(RegistrationTest, OtpServiceDownIsTemporary) {
   EXPECT_TRUE(reg_.VerifyOtp(f->flow_id, "246810").ok());
 }
 
+// otp consumed the code but its answer was lost: the user's retry with the same code is keyed by
+// the flow, so otp answers success again instead of OTP_ALREADY_USED.
+TEST_F(RegistrationTest, OtpVerifyIsKeyedByTheFlowSoALostAnswerCanBeRetried) {
+  auto f = reg_.StartMobile(Form());
+  ASSERT_TRUE(f.ok());
+  otp_.LoseNextVerifyAnswer();
+  auto lost = reg_.VerifyOtp(f->flow_id, "246810");
+  EXPECT_EQ(lost.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_.Peek(f->flow_id)->state, FlowState::kOtpSent);
+  auto v = reg_.VerifyOtp(f->flow_id, "246810");
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->state, FlowState::kPasswordRequired);
+  EXPECT_EQ(otp_.verify_keys(), (std::vector<std::string>{"registration:" + f->flow_id,
+                                                          "registration:" + f->flow_id}));
+}
+
 // ---- password ----
 
 TEST_F(RegistrationTest, SetPasswordBeforeTheOtpIsTheWrongState) {

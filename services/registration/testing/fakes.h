@@ -587,19 +587,25 @@ class FakeOtp final : public OtpClient {
     }
     c.code = code_;
     c.used = false;
+    c.used_key.clear();
     Arm(c);
     ++sms_sent_;
     return View(c);
   }
   absl::StatusOr<std::string> Verify(const std::string& challenge_id, const std::string& code,
-                                     const std::string& purpose) override {
-    if (absl::Status s = verify_.Call(); !s.ok()) return s;
+                                     const std::string& purpose,
+                                     const std::string& idempotency_key) override {
+    if (absl::Status s = verify_.Call(idempotency_key); !s.ok()) return s;
     std::lock_guard<std::mutex> l(mu_);
     auto it = challenges_.find(challenge_id);
     if (it == challenges_.end() || it->second.purpose != purpose) {
       return status::InvalidArgument("OTP_INVALID", "otp", "Sai mã.", "Wrong code.");
     }
     Challenge& c = it->second;
+    if (c.used && !idempotency_key.empty() && idempotency_key == c.used_key &&
+        code == c.code && clock_->Now() < c.expires_at) {
+      return c.phone;  // the consuming step, retried: replayed
+    }
     if (c.used) {
       return status::FailedPrecondition("OTP_ALREADY_USED", "otp", "Đã dùng.", "Used.");
     }
@@ -621,7 +627,18 @@ class FakeOtp final : public OtpClient {
           "attempts_left", absl::StrCat(c.attempts_left));
     }
     c.used = true;
+    c.used_key = idempotency_key;
+    if (lose_next_answer_) {
+      lose_next_answer_ = false;
+      return absl::DeadlineExceededError("fake otp: answer lost");
+    }
     return c.phone;
+  }
+  // The next Verify that consumes a code does so but answers DEADLINE_EXCEEDED (the answer was
+  // lost on the way back).
+  void LoseNextVerifyAnswer() {
+    std::lock_guard<std::mutex> l(mu_);
+    lose_next_answer_ = true;
   }
 
   // Test helpers.
@@ -631,6 +648,7 @@ class FakeOtp final : public OtpClient {
   }
   void PushSendError(absl::Status s) { send_.Push(std::move(s)); }
   void PushVerifyError(absl::Status s) { verify_.Push(std::move(s)); }
+  std::vector<std::string> verify_keys() { return verify_.requests(); }  // idempotency keys
   int sms_sent() {
     std::lock_guard<std::mutex> l(mu_);
     return sms_sent_;
@@ -652,6 +670,7 @@ class FakeOtp final : public OtpClient {
     absl::Time expires_at, resend_after;
     int attempts_left = kAttempts;
     bool used = false;
+    std::string used_key;  // the idempotency key of the consuming Verify
   };
   void Arm(Challenge& c) {
     const absl::Time now = clock_->Now();
@@ -675,8 +694,9 @@ class FakeOtp final : public OtpClient {
   std::map<std::string, Challenge> challenges_;
   std::map<std::string, std::string> by_request_;
   Recorder<std::string> send_;  // by request id
-  Recorder<> verify_;
+  Recorder<std::string> verify_;  // by idempotency key
   std::string code_ = "246810";
+  bool lose_next_answer_ = false;
   int next_ = 0;
   int sms_sent_ = 0;
 };

@@ -127,7 +127,8 @@ absl::Status FakeAuthStore::CreateSession(const Session& session, const RefreshR
 }
 
 absl::StatusOr<RotateResult> FakeAuthStore::RotateRefreshToken(const std::string& old_hmac,
-                                                               RefreshRecord next, absl::Time now) {
+                                                               RefreshRecord next, absl::Time now,
+                                                               absl::Duration reuse_grace) {
   ++transactions_;
   std::lock_guard<std::mutex> l(mu_);
   RotateResult r;
@@ -135,7 +136,21 @@ absl::StatusOr<RotateResult> FakeAuthStore::RotateRefreshToken(const std::string
   if (it == tokens_.end()) return r;
   Session& session = sessions_[it->second.record.session_id];
   r.session = session;
-  if (it->second.used_at.has_value()) {
+  next.session_id = session.session_id;
+  next.idle_expires_at = std::min(next.idle_expires_at, session.expires_at);
+  Token& old = it->second;
+  if (old.used_at.has_value() || old.superseded) {
+    auto successor = tokens_.find(old.replaced_by);
+    if (!old.superseded && reuse_grace > absl::ZeroDuration() &&
+        now - *old.used_at < reuse_grace && !session.revoked_at.has_value() &&
+        now < session.expires_at && successor != tokens_.end() &&
+        !successor->second.used_at.has_value() && !successor->second.superseded) {
+      successor->second.superseded = true;
+      old.replaced_by = next.token_hmac;
+      tokens_[next.token_hmac] = Token{next, std::nullopt};
+      r.outcome = RotateOutcome::kGraceReplay;
+      return r;
+    }
     if (!session.revoked_at.has_value()) session.revoked_at = now;
     r.session = session;
     r.outcome = RotateOutcome::kReused;
@@ -149,9 +164,8 @@ absl::StatusOr<RotateResult> FakeAuthStore::RotateRefreshToken(const std::string
     r.outcome = RotateOutcome::kExpired;
     return r;
   }
-  it->second.used_at = now;
-  next.session_id = session.session_id;
-  next.idle_expires_at = std::min(next.idle_expires_at, session.expires_at);
+  old.used_at = now;
+  old.replaced_by = next.token_hmac;
   tokens_[next.token_hmac] = Token{next, std::nullopt};
   r.outcome = RotateOutcome::kRotated;
   return r;
@@ -336,12 +350,18 @@ absl::StatusOr<OtpChallenge> FakeOtp::Resend(const std::string& challenge_id) {
 
 absl::StatusOr<std::string> FakeOtp::Verify(const std::string& challenge_id,
                                             const std::string& code,
-                                            const std::string& purpose) {
+                                            const std::string& purpose,
+                                            const std::string& idempotency_key) {
   std::lock_guard<std::mutex> l(mu_);
+  verify_keys_.push_back(idempotency_key);
   auto it = codes_.find(challenge_id);
   if (it == codes_.end() || purpose != "LOGIN") {
     return status::InvalidArgument("OTP_INVALID", "otp", "Mã OTP không đúng.",
                                    "The OTP is incorrect.");
+  }
+  if (it->second.second && !idempotency_key.empty() &&
+      used_keys_[challenge_id] == idempotency_key && it->second.first == code) {
+    return std::string("0912345678");  // the consuming step, retried
   }
   if (it->second.second) {
     return status::FailedPrecondition("OTP_ALREADY_USED", "otp", "Mã OTP đã được sử dụng.",
@@ -353,7 +373,13 @@ absl::StatusOr<std::string> FakeOtp::Verify(const std::string& challenge_id,
                                 "attempts_left", "4");
   }
   it->second.second = true;
+  used_keys_[challenge_id] = idempotency_key;
   return std::string("0912345678");
+}
+
+std::vector<std::string> FakeOtp::verify_keys() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return verify_keys_;
 }
 
 std::vector<SentOtp> FakeOtp::sent() const {

@@ -44,7 +44,8 @@ class FakeAuthStore final : public AuthStore {
                                                             int limit) override;
   absl::Status CreateSession(const Session& session, const RefreshRecord& first) override;
   absl::StatusOr<RotateResult> RotateRefreshToken(const std::string& old_hmac, RefreshRecord next,
-                                                  absl::Time now) override;
+                                                  absl::Time now,
+                                                  absl::Duration reuse_grace) override;
   absl::StatusOr<std::optional<std::string>> RevokeSessionByRefresh(
       const std::string& token_hmac, absl::Time now, const std::string& reason) override;
   absl::StatusOr<SessionState> GetSessionState(const std::string& session_id) override;
@@ -74,6 +75,8 @@ class FakeAuthStore final : public AuthStore {
   struct Token {
     RefreshRecord record;
     std::optional<absl::Time> used_at;
+    std::string replaced_by;  // the successor's hmac, set with used_at
+    bool superseded = false;
   };
   absl::Status ApplyThrottles(
       const std::vector<std::string>& keys,
@@ -138,8 +141,11 @@ class FakeOtp final : public OtpPort {
                                     const std::string& purpose,
                                     const std::string& subject) override;
   absl::StatusOr<OtpChallenge> Resend(const std::string& challenge_id) override;
+  // Replays the success to the consuming idempotency key (right code), as otp does.
   absl::StatusOr<std::string> Verify(const std::string& challenge_id, const std::string& code,
-                      const std::string& purpose) override;
+                                     const std::string& purpose,
+                                     const std::string& idempotency_key) override;
+  std::vector<std::string> verify_keys() const;  // the idempotency key of every Verify, in order
 
   std::vector<SentOtp> sent() const;
   // The code of the last OTP sent (always "123456" unless set_next_code).
@@ -151,6 +157,8 @@ class FakeOtp final : public OtpPort {
   mutable std::mutex mu_;
   std::vector<SentOtp> sent_;
   std::map<std::string, std::pair<std::string, bool>> codes_;  // challenge → (code, used)
+  std::map<std::string, std::string> used_keys_;  // challenge → key of the consuming Verify
+  std::vector<std::string> verify_keys_;
   std::string next_code_ = "123456";
   absl::Status send_error_ = absl::OkStatus();
 };
