@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "libs/logging/log.h"
+#include "libs/pg/arrays.h"
 #include "libs/status/errors.h"
 
 namespace dvc::kafka {
@@ -70,10 +70,6 @@ std::string HeadersJson(const Headers& headers) {
   }
   out.push_back('}');
   return out;
-}
-
-std::string PgArray(const std::vector<int64_t>& ids) {
-  return absl::StrCat("{", absl::StrJoin(ids, ","), "}");
 }
 
 class Receiver final : public pqxx::notification_receiver {
@@ -186,7 +182,7 @@ absl::StatusOr<int> OutboxRelay::PublishOnce() {
         "SELECT o.id, h.key, COALESCE(h.value, '') FROM outbox o "
         "CROSS JOIN LATERAL jsonb_each_text(o.headers) h "
         "WHERE o.id = ANY($1::bigint[]) ORDER BY o.id, h.key",
-        PgArray(ids));
+        pg::IntArray(ids));
     for (const auto& row : hdrs) {
       auto& m = messages[index.at(row[0].as<int64_t>())];
       std::string k = row[1].as<std::string>();
@@ -205,7 +201,7 @@ absl::StatusOr<int> OutboxRelay::PublishOnce() {
     }
     if (!delivered.empty()) {
       tx.exec_params("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
-                     PgArray(delivered));
+                     pg::IntArray(delivered));
     }
     tx.commit();
     published_ += static_cast<int64_t>(delivered.size());

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -35,6 +36,22 @@ std::string IntArray(const std::vector<Int>& v) {
   for (size_t i = 0; i < v.size(); ++i) {
     if (i > 0) out += ',';
     absl::StrAppend(&out, v[i]);
+  }
+  return out + "}";
+}
+
+// The same with NULL for an absent value ({1,NULL,3}).
+template <typename Int>
+std::string IntArray(const std::vector<std::optional<Int>>& v) {
+  static_assert(std::is_integral_v<Int>, "IntArray takes integers");
+  std::string out = "{";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i > 0) out += ',';
+    if (v[i].has_value()) {
+      absl::StrAppend(&out, *v[i]);
+    } else {
+      out += "NULL";
+    }
   }
   return out + "}";
 }

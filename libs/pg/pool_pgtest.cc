@@ -308,6 +308,16 @@ TEST_F(PoolTest, ArrayLiteralsRoundTripThroughUnnest) {
     EXPECT_EQ(tx.exec_params1("SELECT cardinality($1::int[])", IntArray(std::vector<int>{}))[0]
                   .as<int>(),
               0);
+    const std::vector<std::optional<int64_t>> opt = {7, std::nullopt, -3};
+    pqxx::result nulls = tx.exec_params(
+        "SELECT v IS NULL, COALESCE(v, 0) FROM unnest($1::bigint[]) WITH ORDINALITY AS u(v, n) "
+        "ORDER BY n",
+        IntArray(opt));
+    EXPECT_EQ(nulls.size(), 3u);
+    for (size_t i = 0; i < nulls.size() && i < opt.size(); ++i) {
+      EXPECT_EQ(nulls[i][0].as<bool>(), !opt[i].has_value()) << i;
+      EXPECT_EQ(nulls[i][1].as<int64_t>(), opt[i].value_or(0)) << i;
+    }
     return absl::OkStatus();
   }).ok());
   EXPECT_EQ(got_texts, texts);

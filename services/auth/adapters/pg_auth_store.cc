@@ -73,11 +73,10 @@ Session SessionOf(const pqxx::row& r, int c) {
 
 using pg::TextArray;
 
-// A bigint[] literal of microseconds since the epoch, NULL for an absent time.
-std::string OptUsArray(const std::vector<std::optional<absl::Time>>& v) {
-  std::vector<std::string> parts;
-  for (const auto& t : v) parts.push_back(t.has_value() ? Us(*t) : "NULL");
-  return absl::StrCat("{", absl::StrJoin(parts, ","), "}");
+// Microseconds since the epoch, nullopt for an absent time (for a bigint[] parameter).
+std::optional<int64_t> OptUs(const std::optional<absl::Time>& t) {
+  if (!t.has_value()) return std::nullopt;
+  return absl::ToUnixMicros(*t);
 }
 
 absl::Status CheckDistinct(const std::vector<std::string>& keys) {
@@ -126,13 +125,13 @@ std::vector<ThrottleState> LockThrottles(pqxx::transaction_base& tx, const std::
 // Stores `states` (states[i] is keys[i]) in the rows LockThrottles locked. One statement.
 void WriteThrottles(pqxx::transaction_base& tx, const std::vector<std::string>& keys,
                     const std::vector<ThrottleState>& states) {
-  std::vector<std::string> failures;
-  std::vector<std::optional<absl::Time>> blocked, failure, success;
+  std::vector<int> failures;
+  std::vector<std::optional<int64_t>> blocked, failure, success;
   for (const ThrottleState& st : states) {
-    failures.push_back(std::to_string(st.failures));
-    blocked.push_back(st.blocked_until);
-    failure.push_back(st.last_failure_at);
-    success.push_back(st.last_success_at);
+    failures.push_back(st.failures);
+    blocked.push_back(OptUs(st.blocked_until));
+    failure.push_back(OptUs(st.last_failure_at));
+    success.push_back(OptUs(st.last_success_at));
   }
   pg::ExecPrepared(
       tx,
@@ -143,8 +142,8 @@ void WriteThrottles(pqxx::transaction_base& tx, const std::vector<std::string>& 
       "updated_at = now() "
       "FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[]) "
       "AS v(key, failures, blocked, failure, success) WHERE t.key = v.key",
-      TextArray(keys), absl::StrCat("{", absl::StrJoin(failures, ","), "}"), OptUsArray(blocked),
-      OptUsArray(failure), OptUsArray(success));
+      TextArray(keys), pg::IntArray(failures), pg::IntArray(blocked), pg::IntArray(failure),
+      pg::IntArray(success));
 }
 
 void InsertLoginFlow(pqxx::transaction_base& tx, const LoginFlow& f) {
