@@ -2,8 +2,12 @@
 
 #include <argon2.h>
 #include <openssl/crypto.h>
+#include <sys/mman.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -84,17 +88,87 @@ absl::StatusOr<Parsed> Parse(absl::string_view phc) {
   return out;
 }
 
+// libargon2's allocation callbacks take no user pointer: the workspace of the computation
+// running on this thread is passed through these.
+thread_local PasswordHasher::Workspace* tl_workspace = nullptr;
+thread_local bool tl_fell_back = false;
+
+int AllocateArgon2Memory(uint8_t** memory, size_t bytes) {
+  if (tl_workspace != nullptr && bytes <= tl_workspace->size) {
+    *memory = tl_workspace->memory;
+  } else {
+    tl_fell_back = tl_workspace != nullptr;
+    *memory = static_cast<uint8_t*>(std::malloc(bytes));
+  }
+  return *memory != nullptr ? ARGON2_OK : ARGON2_MEMORY_ALLOCATION_ERROR;
+}
+
+// Called after libargon2 has wiped the memory.
+void FreeArgon2Memory(uint8_t* memory, size_t /*bytes*/) {
+  if (tl_workspace == nullptr || memory != tl_workspace->memory) std::free(memory);
+}
+
+// Argon2id of `password` with `salt`; in `ws` when given (else malloc'd memory). `*fell_back`
+// (optional) tells whether `ws` was too small.
 absl::StatusOr<std::string> RawHash(absl::string_view password, absl::string_view salt,
-                                    const Argon2Params& p) {
+                                    const Argon2Params& p,
+                                    PasswordHasher::Workspace* ws = nullptr,
+                                    bool* fell_back = nullptr) {
   std::string out(p.hash_len, '\0');
-  int rc = argon2_hash(p.t, p.m_kib, p.p, password.data(), password.size(), salt.data(),
-                       salt.size(), out.data(), out.size(), nullptr, 0, Argon2_id,
-                       ARGON2_VERSION_13);
+  argon2_context ctx{};
+  ctx.out = reinterpret_cast<uint8_t*>(out.data());
+  ctx.outlen = static_cast<uint32_t>(out.size());
+  // libargon2 only writes to the password with ARGON2_FLAG_CLEAR_PASSWORD, which is not set.
+  ctx.pwd = reinterpret_cast<uint8_t*>(const_cast<char*>(password.data()));
+  ctx.pwdlen = static_cast<uint32_t>(password.size());
+  ctx.salt = reinterpret_cast<uint8_t*>(const_cast<char*>(salt.data()));
+  ctx.saltlen = static_cast<uint32_t>(salt.size());
+  ctx.t_cost = p.t;
+  ctx.m_cost = p.m_kib;
+  ctx.lanes = p.p;
+  ctx.threads = p.p;
+  ctx.version = ARGON2_VERSION_13;
+  ctx.flags = ARGON2_DEFAULT_FLAGS;
+  if (ws != nullptr) {
+    ctx.allocate_cbk = AllocateArgon2Memory;
+    ctx.free_cbk = FreeArgon2Memory;
+  }
+  tl_workspace = ws;
+  tl_fell_back = false;
+  int rc = argon2_ctx(&ctx, Argon2_id);
+  tl_workspace = nullptr;
+  if (fell_back != nullptr) *fell_back = tl_fell_back;
   if (rc != ARGON2_OK) {
     return absl::InternalError(absl::StrCat("argon2id failed: ", argon2_error_message(rc)));
   }
   return out;
 }
+
+// The PHC string of `hash` made with `salt` and `params`.
+std::string Phc(const Argon2Params& params, absl::string_view salt, absl::string_view hash) {
+  return absl::StrCat("$argon2id$v=19$m=", params.m_kib, ",t=", params.t, ",p=", params.p, "$",
+                      Base64Encode(salt, /*pad=*/false), "$", Base64Encode(hash, /*pad=*/false));
+}
+
+// Whether `password` hashes to `parsed`'s tag, compared in constant time.
+absl::StatusOr<bool> Matches(absl::string_view password, const Parsed& parsed,
+                             PasswordHasher::Workspace* ws, bool* fell_back) {
+  absl::StatusOr<std::string> hash = RawHash(password, parsed.salt, parsed.params, ws, fell_back);
+  if (!hash.ok()) return hash.status();
+  bool ok = ConstantTimeEquals(*hash, parsed.hash);
+  OPENSSL_cleanse(hash->data(), hash->size());
+  return ok;
+}
+
+// Bytes libargon2 allocates for `p`: m KiB rounded down to a multiple of 4·p blocks of 1 KiB,
+// and at least 8·p blocks.
+size_t MemoryBytes(const Argon2Params& p) {
+  size_t blocks = std::max<size_t>(p.m_kib, 8u * p.p);
+  blocks = blocks / (4u * p.p) * (4u * p.p);
+  return blocks * 1024;
+}
+
+constexpr size_t kHugePage = 2u << 20;
 
 }  // namespace
 
@@ -104,9 +178,7 @@ absl::StatusOr<std::string> HashPassword(absl::string_view password, const Argon
   std::string salt = random.Bytes(params.salt_len);
   absl::StatusOr<std::string> hash = RawHash(password, salt, params);
   if (!hash.ok()) return hash.status();
-  std::string phc = absl::StrCat("$argon2id$v=19$m=", params.m_kib, ",t=", params.t,
-                                 ",p=", params.p, "$", Base64Encode(salt, /*pad=*/false), "$",
-                                 Base64Encode(*hash, /*pad=*/false));
+  std::string phc = Phc(params, salt, *hash);
   OPENSSL_cleanse(hash->data(), hash->size());
   return phc;
 }
@@ -114,10 +186,81 @@ absl::StatusOr<std::string> HashPassword(absl::string_view password, const Argon
 absl::StatusOr<bool> VerifyPassword(absl::string_view password, absl::string_view phc) {
   absl::StatusOr<Parsed> parsed = Parse(phc);
   if (!parsed.ok()) return parsed.status();
-  absl::StatusOr<std::string> hash = RawHash(password, parsed->salt, parsed->params);
+  return Matches(password, *parsed, nullptr, nullptr);
+}
+
+PasswordHasher::PasswordHasher(const Argon2Params& params, int concurrency) : params_(params) {
+  int n = concurrency > 0 ? concurrency
+                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  // Invalid parameters get no workspace: Hash reports them, and Verify takes its parameters
+  // from the stored hash (one-off allocations).
+  size_t bytes = CheckParams(params).ok() ? MemoryBytes(params) : 0;
+  size_t mapped = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  workspaces_.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    void* m = mapped == 0 ? MAP_FAILED
+                          : mmap(nullptr, mapped, PROT_READ | PROT_WRITE,
+                                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+      workspaces_.push_back({nullptr, 0});
+    } else {
+      madvise(m, mapped, MADV_HUGEPAGE);  // a hint: fewer TLB misses on a random-access 19 MiB
+      workspaces_.push_back({static_cast<uint8_t*>(m), mapped});
+    }
+  }
+  absl::MutexLock l(&mu_);
+  for (Workspace& w : workspaces_) idle_.push_back(&w);
+}
+
+PasswordHasher::~PasswordHasher() {
+  for (Workspace& w : workspaces_) {
+    if (w.memory != nullptr) munmap(w.memory, w.size);
+  }
+}
+
+PasswordHasher::Workspace* PasswordHasher::Acquire() {
+  absl::MutexLock l(&mu_);
+  mu_.Await(absl::Condition(+[](std::vector<Workspace*>* v) { return !v->empty(); }, &idle_));
+  Workspace* w = idle_.back();
+  idle_.pop_back();
+  return w;
+}
+
+void PasswordHasher::Release(Workspace* w) {
+  absl::MutexLock l(&mu_);
+  idle_.push_back(w);  // last in, first out: the next computation gets the warmest workspace
+}
+
+long PasswordHasher::heap_fallbacks() const {
+  absl::MutexLock l(&mu_);
+  return heap_fallbacks_;
+}
+
+absl::StatusOr<std::string> PasswordHasher::Hash(absl::string_view password, Random& random) {
+  if (absl::Status s = CheckParams(params_); !s.ok()) return s;
+  std::string salt = random.Bytes(params_.salt_len);
+  Workspace* w = Acquire();  // sized for params_: no fallback possible
+  absl::StatusOr<std::string> hash =
+      RawHash(password, salt, params_, w->memory != nullptr ? w : nullptr);
+  Release(w);
   if (!hash.ok()) return hash.status();
-  bool ok = ConstantTimeEquals(*hash, parsed->hash);
+  std::string phc = Phc(params_, salt, *hash);
   OPENSSL_cleanse(hash->data(), hash->size());
+  return phc;
+}
+
+absl::StatusOr<bool> PasswordHasher::Verify(absl::string_view password, absl::string_view phc) {
+  absl::StatusOr<Parsed> parsed = Parse(phc);
+  if (!parsed.ok()) return parsed.status();
+  Workspace* w = Acquire();
+  bool fell_back = false;
+  absl::StatusOr<bool> ok =
+      Matches(password, *parsed, w->memory != nullptr ? w : nullptr, &fell_back);
+  Release(w);
+  if (fell_back) {
+    absl::MutexLock l(&mu_);
+    ++heap_fallbacks_;
+  }
   return ok;
 }
 

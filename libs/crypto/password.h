@@ -5,10 +5,14 @@
 // NeedsRehash() tells the caller to re-hash at the next successful login.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/string_view.h"
 #include "libs/crypto/random.h"
 
@@ -34,5 +38,46 @@ absl::StatusOr<bool> VerifyPassword(absl::string_view password, absl::string_vie
 
 // True when `phc` was produced with parameters other than `params` (or cannot be parsed).
 bool NeedsRehash(absl::string_view phc, const Argon2Params& params);
+
+// Argon2id for a server: at most `concurrency` computations at once (0: one per core), each in
+// one of `concurrency` workspaces allocated once for `params`' memory cost (huge pages where the
+// kernel offers them) and reused. Without it every request thread gets its own m KiB from
+// malloc, so memory grows with the number of request threads (19 MiB each with the OWASP
+// parameters) and no workspace is warm in the caches. Running more computations than cores
+// only thrashes the caches. A hash whose memory cost exceeds the workspace still verifies, with
+// a one-off allocation (counted by heap_fallbacks()). Thread-safe; workspaces are wiped after
+// every computation (libargon2 clears its memory before releasing it).
+class PasswordHasher {
+ public:
+  explicit PasswordHasher(const Argon2Params& params, int concurrency = 0);
+  ~PasswordHasher();
+  PasswordHasher(const PasswordHasher&) = delete;
+  PasswordHasher& operator=(const PasswordHasher&) = delete;
+
+  // As HashPassword / VerifyPassword above, with this hasher's parameters and workspaces.
+  absl::StatusOr<std::string> Hash(absl::string_view password, Random& random);
+  absl::StatusOr<bool> Verify(absl::string_view password, absl::string_view phc);
+  bool NeedsRehash(absl::string_view phc) const { return crypto::NeedsRehash(phc, params_); }
+
+  const Argon2Params& params() const { return params_; }
+  int concurrency() const { return static_cast<int>(workspaces_.size()); }
+  // Computations that needed more memory than a workspace holds (stored hashes with a larger m).
+  long heap_fallbacks() const;
+
+  struct Workspace {
+    uint8_t* memory;
+    size_t size;
+  };
+
+ private:
+  Workspace* Acquire();
+  void Release(Workspace* w);
+
+  const Argon2Params params_;
+  std::vector<Workspace> workspaces_;
+  mutable absl::Mutex mu_;
+  std::vector<Workspace*> idle_ ABSL_GUARDED_BY(mu_);
+  long heap_fallbacks_ ABSL_GUARDED_BY(mu_) = 0;
+};
 
 }  // namespace dvc::crypto

@@ -1,6 +1,9 @@
 #include "libs/crypto/password.h"
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
@@ -166,6 +169,83 @@ TEST(PasswordTest, NeedsRehashComparesEveryParameter) {
   p.hash_len = 64;
   EXPECT_TRUE(NeedsRehash(phc, p));
   EXPECT_TRUE(NeedsRehash(phc, Argon2Params{}));
+}
+
+TEST(PasswordHasherTest, AgreesWithTheFreeFunctions) {
+  FakeRandom r(7);
+  PasswordHasher hasher(Fast(), 2);
+  EXPECT_EQ(hasher.concurrency(), 2);
+  auto phc = hasher.Hash("Mật khẩu@2024", r);
+  ASSERT_TRUE(phc.ok()) << phc.status();
+  EXPECT_TRUE(*VerifyPassword("Mật khẩu@2024", *phc));
+  EXPECT_FALSE(*VerifyPassword("Mật khẩu@2025", *phc));
+  std::string free_phc = *HashPassword("hunter2", Fast(), r);
+  EXPECT_TRUE(*hasher.Verify("hunter2", free_phc));
+  EXPECT_FALSE(*hasher.Verify("hunter3", free_phc));
+  EXPECT_FALSE(hasher.NeedsRehash(*phc));
+  EXPECT_TRUE(hasher.NeedsRehash(*HashPassword("x", Argon2Params{.m_kib = 128, .t = 1}, r)));
+  EXPECT_FALSE(hasher.Verify("x", "$argon2i$v=19$m=64,t=1,p=1$c29tZXNhbHQ$abc").ok());
+  EXPECT_EQ(hasher.heap_fallbacks(), 0);
+}
+
+TEST(PasswordHasherTest, KnownAnswersIncludingHashesLargerThanTheWorkspace) {
+  PasswordHasher hasher(Argon2Params{.m_kib = 256, .t = 2}, 1);
+  // m=256 fits the workspace; p=2 (two lanes) too; m=65536 needs a one-off allocation.
+  EXPECT_TRUE(*hasher.Verify(
+      "password",
+      "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"));
+  EXPECT_TRUE(*hasher.Verify(
+      "password",
+      "$argon2id$v=19$m=256,t=2,p=2$c29tZXNhbHQ$bQk8UB/VmZZF4Oo79iDXuL5/0ttZwg2f/5U52iv1cDc"));
+  EXPECT_EQ(hasher.heap_fallbacks(), 0);
+  const char* big =
+      "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc";
+  EXPECT_TRUE(*hasher.Verify("password", big));
+  EXPECT_FALSE(*hasher.Verify("Password", big));
+  EXPECT_EQ(hasher.heap_fallbacks(), 2);
+  // The workspace is still the one used afterwards, and still gives right answers.
+  EXPECT_FALSE(*hasher.Verify(
+      "Password",
+      "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"));
+  EXPECT_EQ(hasher.heap_fallbacks(), 2);
+}
+
+// Two computations sharing a workspace would corrupt each other's blocks and give wrong
+// answers: many threads over few workspaces must all get the right ones.
+TEST(PasswordHasherTest, ConcurrentCallersNeverShareAWorkspace) {
+  FakeRandom r(3);
+  Argon2Params p{.m_kib = 1024, .t = 2};
+  std::vector<std::string> passwords, hashes;
+  for (int i = 0; i < 8; ++i) {
+    passwords.push_back("Mật khẩu@" + std::to_string(i));
+    hashes.push_back(*HashPassword(passwords.back(), p, r));
+  }
+  PasswordHasher hasher(p, 2);
+  std::atomic<int> right{0}, wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 6; ++i) {
+        const std::string& h = hashes[(t + i) % hashes.size()];
+        bool match = (t + i) % 2 == 0;
+        auto ok = hasher.Verify(match ? passwords[(t + i) % hashes.size()] : "sai", h);
+        (ok.ok() && *ok == match ? right : wrong)++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(right.load(), 48);
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST(PasswordHasherTest, InvalidParametersFailToHashButStoredHashesStillVerify) {
+  FakeRandom r;
+  Argon2Params bad = Fast();
+  bad.m_kib = 4;
+  PasswordHasher hasher(bad, 1);
+  EXPECT_EQ(hasher.Hash("x", r).status().code(), absl::StatusCode::kInvalidArgument);
+  std::string phc = *HashPassword("x", Fast(), r);
+  EXPECT_TRUE(*hasher.Verify("x", phc));
 }
 
 }  // namespace

@@ -263,40 +263,14 @@ AccountsDomain::AccountsDomain(AccountStore* store, crypto::Random* random,
                                crypto::Argon2Params params, int hash_concurrency, Clock* clock)
     : store_(store),
       random_(random),
-      params_(params),
-      clock_(clock != nullptr ? clock : &system_clock_),
-      hash_slots_(hash_concurrency > 0
-                      ? hash_concurrency
-                      : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))) {
+      hasher_(params, hash_concurrency),
+      clock_(clock != nullptr ? clock : &system_clock_) {
   // A real Argon2id hash of a random secret: verifying against it costs what a real
   // verification costs, so unknown identifiers are not faster to reject.
-  auto h = crypto::HashPassword(crypto::RandomToken(*random_, 24), params_, *random_);
+  auto h = hasher_.Hash(crypto::RandomToken(*random_, 24), *random_);
   dummy_hash_ = h.ok() ? *h : "";
 }
 
-absl::StatusOr<std::string> AccountsDomain::Hash(const std::string& password) {
-  {
-    absl::MutexLock l(&hash_mu_);
-    hash_mu_.Await(absl::Condition(+[](int* n) { return *n > 0; }, &hash_slots_));
-    --hash_slots_;
-  }
-  auto h = crypto::HashPassword(password, params_, *random_);
-  absl::MutexLock l(&hash_mu_);
-  ++hash_slots_;
-  return h;
-}
-
-absl::StatusOr<bool> AccountsDomain::Verify(const std::string& password, const std::string& phc) {
-  {
-    absl::MutexLock l(&hash_mu_);
-    hash_mu_.Await(absl::Condition(+[](int* n) { return *n > 0; }, &hash_slots_));
-    --hash_slots_;
-  }
-  auto ok = crypto::VerifyPassword(password, phc);
-  absl::MutexLock l(&hash_mu_);
-  ++hash_slots_;
-  return ok;
-}
 
 absl::Status AccountsDomain::ValidateIdentity(CitizenIdentity* id) const {
   return ValidateCitizen(id, "identity", /*certificate=*/false);
@@ -376,7 +350,7 @@ absl::StatusOr<Account> AccountsDomain::CreateCitizen(NewCitizen c) {
     return status::InvalidArgument("PASSWORD_REQUIRED", "password", "Vui lòng nhập mật khẩu.",
                                    "A password is required.");
   }
-  auto hash = Hash(c.password);
+  auto hash = hasher_.Hash(c.password, *random_);
   if (!hash.ok()) return hash.status();
   auto a = store_->CreateCitizen(c, crypto::NewUuidV4(*random_), *hash);
   if (a.ok()) {
@@ -539,7 +513,7 @@ absl::Status AccountsDomain::SetPassword(const std::string& account_id,
   }
   auto a = Get(account_id);
   if (!a.ok()) return a.status();
-  auto hash = Hash(password);
+  auto hash = hasher_.Hash(password, *random_);
   if (!hash.ok()) return hash.status();
   return store_->SetPasswordHash(account_id, *hash, a->has_password ? "CHANGED" : "SET");
 }
@@ -554,7 +528,7 @@ absl::StatusOr<PasswordCheck> AccountsDomain::VerifyPassword(const std::string& 
     cred = *c;
   }
   // One Argon2id verification whatever happens: against the real hash, or the dummy one.
-  auto ok = Verify(password, cred.has_value() ? cred->password_hash : dummy_hash_);
+  auto ok = hasher_.Verify(password, cred.has_value() ? cred->password_hash : dummy_hash_);
   if (!ok.ok()) return ok.status();
   if (!*ok || !cred.has_value()) return out;  // valid=false, whatever the reason
   auto phone = store_->OpenPhone(*cred);
@@ -564,8 +538,8 @@ absl::StatusOr<PasswordCheck> AccountsDomain::VerifyPassword(const std::string& 
   out.ial = cred->ial;
   out.status = cred->status;
   out.phone = *phone;
-  if (crypto::NeedsRehash(cred->password_hash, params_)) {
-    auto fresh = Hash(password);
+  if (hasher_.NeedsRehash(cred->password_hash)) {
+    auto fresh = hasher_.Hash(password, *random_);
     if (fresh.ok()) {
       absl::Status s = store_->SetPasswordHash(cred->account_id, *fresh, "REHASHED",
                                                cred->password_hash);

@@ -195,8 +195,8 @@ struct PasswordCheck {
 
 class AccountsDomain final {
  public:
-  // `hash_concurrency`: Argon2id computations allowed at once (default: one per core). Each
-  // needs m KiB of memory bandwidth; running more than the cores at once only thrashes caches.
+  // `hash_concurrency`: Argon2id computations allowed at once (default: one per core), each in
+  // its own reused workspace (crypto::PasswordHasher).
   // `clock` (for certificate expiry) defaults to the system clock.
   AccountsDomain(AccountStore* store, crypto::Random* random, crypto::Argon2Params params,
                  int hash_concurrency = 0, Clock* clock = nullptr);
@@ -227,17 +227,13 @@ class AccountsDomain final {
  private:
   absl::Status ValidateIdentity(CitizenIdentity* id) const;
   absl::Status ValidateCertificate(CertificateCredential* c, const std::string& field) const;
-  absl::StatusOr<std::string> Hash(const std::string& password);
-  absl::StatusOr<bool> Verify(const std::string& password, const std::string& phc);
 
   AccountStore* store_;
   crypto::Random* random_;
-  crypto::Argon2Params params_;
+  crypto::PasswordHasher hasher_;
   SystemClock system_clock_;
   Clock* clock_;
   std::string dummy_hash_;  // verified against when the account does not exist
-  absl::Mutex hash_mu_;
-  int hash_slots_ ABSL_GUARDED_BY(hash_mu_);
 };
 
 }  // namespace dvc::accounts
