@@ -119,7 +119,7 @@ stack_start() {
 
   if [ -z "${DATABASE_URL:-}" ]; then
     if [ "$mode" = dev ]; then pg_start 55432 || return 1; else pg_start || return 1; fi
-    log "PostgreSQL          $DATABASE_URL  (data: $STATE_DIR/pg)"
+    log "PostgreSQL          $DATABASE_URL  (TCP: $PG_TCP_URL; data: $STATE_DIR/pg)"
     [ "$PG_REUSED" = 0 ] && echo "STACK_OWNS_PG=1" >> "$envf"
   else
     log "PostgreSQL          $DATABASE_URL  (given)"

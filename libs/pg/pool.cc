@@ -188,6 +188,13 @@ absl::StatusOr<Lease> Pool::Acquire(absl::Duration timeout) {
       conn = std::make_unique<pqxx::connection>(options_.url);
       ++open_;
       fresh = true;
+      // Prepared statements keep one plan per connection. Left to itself, PostgreSQL replans
+      // every execution of a statement whose generic plan it estimates dearer than a custom one
+      // (every statement with array parameters: unnest's row estimate differs): planning then
+      // costs more than executing (measured 0.15 ms vs 0.10 ms for otp's send-limit
+      // statement). The services' statements are key lookups whose plans do not depend on the
+      // values.
+      conn->set_variable("plan_cache_mode", "force_generic_plan");
     } catch (const std::exception& e) {
       conn.reset();
       Return(slot, /*broken=*/true);

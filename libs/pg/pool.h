@@ -157,7 +157,8 @@ std::string PreparedName(const std::string& sql);
 // Runs `sql` with `args` as a prepared statement of the transaction's connection, prepared on
 // that connection the first time it is used there: PostgreSQL then parses and plans it once per
 // connection instead of on every call (the hot paths run the same few statements thousands of
-// times a second). Same semantics as tx.exec_params otherwise. Every service store uses it.
+// times a second; the pool's connections use generic plans only, plan_cache_mode =
+// force_generic_plan). Same semantics as tx.exec_params otherwise. Every service store uses it.
 template <typename... Args>
 pqxx::result ExecPrepared(pqxx::transaction_base& tx, const std::string& sql, Args&&... args) {
   const std::string name = PreparedName(sql);

@@ -376,5 +376,41 @@ TEST(PreparedTest, SameTextRunsPreparedAgainAndAgainOnEveryConnection) {
   EXPECT_NE(PreparedName("SELECT 1"), PreparedName("SELECT 2"));
 }
 
+// With PostgreSQL's default plan_cache_mode, a statement with array parameters is planned again
+// on every execution (its custom plans look cheaper than the generic one): the pool's
+// connections must plan it once.
+TEST(PreparedTest, ArrayStatementsArePlannedOncePerConnection) {
+  auto db = testing::TestDatabase::Create("plans");
+  ASSERT_TRUE(db.ok()) << db.status();
+  Pool pool({.url = (*db)->url(), .size = 1});
+  ASSERT_TRUE(pool.WithTransaction([](pqxx::work& tx) {
+                    tx.exec("CREATE TABLE kv (k text PRIMARY KEY, v int NOT NULL)");
+                    tx.exec("INSERT INTO kv SELECT 'k' || i, i FROM generate_series(1, 1000) i");
+                    tx.exec("ANALYZE kv");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  const std::string sql =
+      "SELECT count(*) FROM kv JOIN unnest($1::text[]) AS u(k) USING (k) WHERE v > $2";
+  for (int i = 0; i < 12; ++i) {
+    absl::Status s = pool.WithTransaction([&](pqxx::work& tx) {
+      pqxx::result r = ExecPrepared(tx, sql, TextArray({"k1", "k2", "k3"}), 1);
+      EXPECT_EQ(r[0][0].as<int>(), 2);
+      return absl::OkStatus();
+    });
+    ASSERT_TRUE(s.ok()) << s;
+  }
+  ASSERT_TRUE(pool.WithTransaction([&](pqxx::work& tx) {
+                    pqxx::row r = tx.exec_params1(
+                        "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                        "WHERE name = $1",
+                        PreparedName(sql));
+                    EXPECT_EQ(r[1].as<int>(), 0);
+                    EXPECT_EQ(r[0].as<int>(), 12);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
 }  // namespace
 }  // namespace dvc::pg

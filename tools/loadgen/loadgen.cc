@@ -171,8 +171,10 @@ int Login(config::Source& src) {
   std::vector<double> limits;
   double measured_s = 0;
   // The VM's speed drifts by ±10 % within minutes: the in-process Argon2id limit and the login
-  // rate are sampled in alternation (round r: the limit with the stack idle, then the logins),
-  // so both see the same periods of the machine.
+  // rate are sampled in alternation (round r: the limit with the stack idle, then the logins;
+  // one more limit after the last round), so both see the same periods of the machine. Each
+  // login round is compared with the mean of the limits measured just before and just after it.
+  std::vector<long> round_logins;
   for (int round = 0; round < rounds; ++round) {
     std::fprintf(stderr, "round %d/%d: in-process Argon2id limit (%d s), then logins…\n",
                  round + 1, rounds, argon2_seconds);
@@ -221,6 +223,7 @@ int Login(config::Source& src) {
         }
       });
     }
+    const long ok_before = ok.load();
     absl::SleepFor(start - absl::Now());
     cpu_before = TakeCpuSample(groups);
     absl::SleepFor(end - absl::Now());
@@ -228,7 +231,10 @@ int Login(config::Source& src) {
                               absl::ToDoubleSeconds(end - start)));
     measured_s += absl::ToDoubleSeconds(end - start);
     for (auto& t : ts) t.join();  // the logins in flight finish outside the measured part
+    round_logins.push_back(ok.load() - ok_before);
   }
+  std::fprintf(stderr, "in-process Argon2id limit after the last round (%d s)…\n", argon2_seconds);
+  limits.push_back(Argon2Limit(argon2_seconds));
   const double rate = ok.load() / measured_s;
   if (!first_error.empty()) {
     std::fprintf(stderr, "errors=%ld first: %s\n", errors.load(), first_error.c_str());
@@ -239,16 +245,23 @@ int Login(config::Source& src) {
     std::fprintf(stderr, "note: all %d prepared captchas were used before the time was up\n",
                  max_logins);
   }
+  // The limit during login round r is taken as the mean of limits[r] and limits[r + 1]; over
+  // the rounds (of equal length) that is the trapezoid mean of the limits.
   double limit = 0;
-  std::string per_round;
-  for (double l : limits) {
-    limit += l / limits.size();
-    absl::StrAppendFormat(&per_round, "%s%.1f", per_round.empty() ? "" : ",", l);
+  std::string per_round, logins_per_round;
+  for (size_t i = 0; i < limits.size(); ++i) {
+    const double weight = (i == 0 || i + 1 == limits.size()) ? 0.5 : 1.0;
+    limit += weight * limits[i] / rounds;
+    absl::StrAppendFormat(&per_round, "%s%.1f", per_round.empty() ? "" : ",", limits[i]);
+  }
+  for (long n : round_logins) {
+    absl::StrAppendFormat(&logins_per_round, "%s%.1f", logins_per_round.empty() ? "" : ",",
+                          n / (measured_s / rounds));
   }
   std::printf("logins=%ld errors=%ld seconds=%.1f rounds=%d concurrency=%d captcha_in_loop=%d "
-              "p50_ms=%.1f argon2_per_round=%s\n",
+              "p50_ms=%.1f argon2_limits=%s logins_per_round=%s\n",
               ok.load(), errors.load(), measured_s, rounds, concurrency, captcha_in_loop ? 1 : 0,
-              lat.Percentile(0.5), per_round.c_str());
+              lat.Percentile(0.5), per_round.c_str(), logins_per_round.c_str());
   std::printf("logins_per_s=%.1f argon2_limit_per_s=%.1f ratio=%.2f p99_ms=%.1f\n", rate, limit,
               limit > 0 ? rate / limit : 0, lat.Percentile(0.99));
   return errors.load() > ok.load() / 100 ? 1 : 0;

@@ -122,9 +122,23 @@ std::vector<ThrottleState> LockThrottles(pqxx::transaction_base& tx, const std::
   return states;
 }
 
-// Stores `states` (states[i] is keys[i]) in the rows LockThrottles locked. One statement.
-void WriteThrottles(pqxx::transaction_base& tx, const std::vector<std::string>& keys,
-                    const std::vector<ThrottleState>& states) {
+// The update of the throttle rows LockThrottles locked: $1 keys, $2 failures, $3–$5
+// blocked_until, last_failure_at, last_success_at (µs since the epoch, NULL for none).
+#define THROTTLE_UPDATE_SQL                                                                   \
+  "UPDATE login_throttles t SET failures = v.failures, "                                      \
+  "blocked_until = TIMESTAMPTZ 'epoch' + v.blocked * INTERVAL '1 microsecond', "              \
+  "last_failure_at = TIMESTAMPTZ 'epoch' + v.failure * INTERVAL '1 microsecond', "            \
+  "last_success_at = TIMESTAMPTZ 'epoch' + v.success * INTERVAL '1 microsecond', "            \
+  "updated_at = now() "                                                                       \
+  "FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[]) "             \
+  "AS v(key, failures, blocked, failure, success) WHERE t.key = v.key"
+
+// The parameters $1–$5 of THROTTLE_UPDATE_SQL for `states` (states[i] is keys[i]).
+struct ThrottleColumns {
+  std::string keys, failures, blocked, failure, success;
+};
+ThrottleColumns ColumnsOf(const std::vector<std::string>& keys,
+                          const std::vector<ThrottleState>& states) {
   std::vector<int> failures;
   std::vector<std::optional<int64_t>> blocked, failure, success;
   for (const ThrottleState& st : states) {
@@ -133,26 +147,30 @@ void WriteThrottles(pqxx::transaction_base& tx, const std::vector<std::string>& 
     failure.push_back(OptUs(st.last_failure_at));
     success.push_back(OptUs(st.last_success_at));
   }
-  pg::ExecPrepared(
-      tx,
-      "UPDATE login_throttles t SET failures = v.failures, "
-      "blocked_until = TIMESTAMPTZ 'epoch' + v.blocked * INTERVAL '1 microsecond', "
-      "last_failure_at = TIMESTAMPTZ 'epoch' + v.failure * INTERVAL '1 microsecond', "
-      "last_success_at = TIMESTAMPTZ 'epoch' + v.success * INTERVAL '1 microsecond', "
-      "updated_at = now() "
-      "FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[]) "
-      "AS v(key, failures, blocked, failure, success) WHERE t.key = v.key",
-      TextArray(keys), pg::IntArray(failures), pg::IntArray(blocked), pg::IntArray(failure),
-      pg::IntArray(success));
+  return ThrottleColumns{TextArray(keys), pg::IntArray(failures), pg::IntArray(blocked),
+                         pg::IntArray(failure), pg::IntArray(success)};
 }
 
-void InsertLoginFlow(pqxx::transaction_base& tx, const LoginFlow& f) {
+// Stores `states` (states[i] is keys[i]) in the rows LockThrottles locked. One statement.
+void WriteThrottles(pqxx::transaction_base& tx, const std::vector<std::string>& keys,
+                    const std::vector<ThrottleState>& states) {
+  ThrottleColumns c = ColumnsOf(keys, states);
+  pg::ExecPrepared(tx, THROTTLE_UPDATE_SQL, c.keys, c.failures, c.blocked, c.failure, c.success);
+}
+
+// WriteThrottles and the insert of login flow `f` in one statement (one round trip); no keys:
+// only the insert.
+void WriteThrottlesAndInsertFlow(pqxx::transaction_base& tx, const std::vector<std::string>& keys,
+                                 const std::vector<ThrottleState>& states, const LoginFlow& f) {
+  ThrottleColumns c = ColumnsOf(keys, states);
   pg::ExecPrepared(tx,
+      "WITH w AS (" THROTTLE_UPDATE_SQL ") "
       "INSERT INTO login_flows (flow_id, account_id, ial, challenge_id, client_ip, user_agent, "
-      "device, created_at, expires_at, method, subscriber_index) VALUES ($1::uuid, "
-      "NULLIF($2, '')::uuid, $3, $4, $5, $6, $7, " TS(8) ", " TS(9) ", $10, $11)",
-      f.flow_id, f.account_id, f.ial, f.challenge_id, f.client.ip, f.client.user_agent,
-      f.client.device, Us(f.created_at), Us(f.expires_at), f.method, f.subscriber_index);
+      "device, created_at, expires_at, method, subscriber_index) VALUES ($6::uuid, "
+      "NULLIF($7, '')::uuid, $8, $9, $10, $11, $12, " TS(13) ", " TS(14) ", $15, $16)",
+      c.keys, c.failures, c.blocked, c.failure, c.success, f.flow_id, f.account_id, f.ial,
+      f.challenge_id, f.client.ip, f.client.user_agent, f.client.device, Us(f.created_at),
+      Us(f.expires_at), f.method, f.subscriber_index);
 }
 
 }  // namespace
@@ -161,7 +179,7 @@ void InsertLoginFlow(pqxx::transaction_base& tx, const LoginFlow& f) {
 
 absl::Status PgAuthStore::CreateLoginFlow(const LoginFlow& f) {
   return pool_->WithAsyncCommit([&](pqxx::transaction_base& tx) {
-    InsertLoginFlow(tx, f);
+    WriteThrottlesAndInsertFlow(tx, {}, {}, f);
     return absl::OkStatus();
   });
 }
@@ -235,8 +253,7 @@ absl::Status PgAuthStore::UpdateThrottlesAndCreateFlow(const ThrottleUpdate& upd
   return pool_->WithAsyncCommit([&](pqxx::transaction_base& tx) -> absl::Status {
     std::vector<ThrottleState> states = LockThrottles(tx, update.keys);
     if (absl::Status s = update.fn(states); !s.ok()) return s;  // nothing written
-    WriteThrottles(tx, update.keys, states);
-    InsertLoginFlow(tx, flow);
+    WriteThrottlesAndInsertFlow(tx, update.keys, states, flow);
     return absl::OkStatus();
   });
 }
