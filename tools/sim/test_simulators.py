@@ -65,6 +65,56 @@ class SimulatorTest(unittest.TestCase):
         body.update(overrides)
         return call(self.telco + "/v1/subscribers/verify", "POST", body)
 
+    # ---- HTTP handling (the simulators' own request parser)
+
+    def _exchange(self, raw, read_all=False):
+        """Sends raw bytes to the SMS sink; returns the raw answer (one, or all until close)."""
+        port = int(self.sms.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(raw)
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return data
+                data += chunk
+                if not read_all and b"\r\n\r\n" in data:
+                    head, _, body = data.partition(b"\r\n\r\n")
+                    n = [int(h.split(b":")[1]) for h in head.split(b"\r\n")
+                         if h.lower().startswith(b"content-length:")]
+                    if n and len(body) >= n[0]:
+                        return data
+
+    def test_keep_alive_headers_in_any_case_and_one_write_per_answer(self):
+        body = json.dumps({"to": "84912345678", "text": "Ma OTP 123456"}).encode()
+        req = (b"POST /v1/sms HTTP/1.1\r\nHost: x\r\ncontent-TYPE: application/json\r\n"
+               b"CONTENT-LENGTH: %d\r\n\r\n" % len(body)) + body
+        # Two requests on one connection (HTTP/1.1 keeps it), then one that closes it.
+        last = (b"GET /v1/sms/last?to=84912345678 HTTP/1.1\r\nHost: x\r\n"
+                b"Connection: close\r\n\r\n")
+        answers = self._exchange(req + req + last, read_all=True)
+        self.assertEqual(answers.count(b"HTTP/1.1 202 "), 2, answers)
+        self.assertEqual(answers.count(b"HTTP/1.1 200 "), 1, answers)
+        self.assertIn(b'"text": "Ma OTP 123456"', answers)
+        # HTTP/1.0 closes after the answer unless asked otherwise.
+        ans = self._exchange(b"GET /v1/sms HTTP/1.0\r\n\r\n", read_all=True)
+        self.assertTrue(ans.startswith(b"HTTP/1.1 200 "), ans)
+
+    def test_malformed_requests_get_400_or_431(self):
+        self.assertIn(b" 400 ", self._exchange(b"GET /v1/sms HTTP/2.0\r\n\r\n", True)[:20])
+        self.assertIn(b" 400 ", self._exchange(b"GET /v1/sms\r\n\r\n", True)[:20])
+        self.assertIn(b" 400 ",
+                      self._exchange(b"GET /v1/sms HTTP/1.1\r\nno colon\r\n\r\n", True)[:20])
+        self.assertIn(b" 400 ",
+                      self._exchange(b"GET /v1/sms HTTP/1.1\r\n folded: x\r\n\r\n", True)[:20])
+        many = b"".join(b"X-%d: y\r\n" % i for i in range(simulators.MAX_HEADERS + 1))
+        self.assertIn(b" 431 ",
+                      self._exchange(b"GET /v1/sms HTTP/1.1\r\n" + many + b"\r\n", True)[:20])
+        # A POST without Content-Length is refused with the simulators' own error.
+        status = self._exchange(b"POST /v1/sms HTTP/1.1\r\nHost: x\r\n\r\n", True)
+        self.assertIn(b" 400 ", status[:20])
+        self.assertIn(b"Content-Length required", status)
+
     # ---- seed file
 
     def test_seed_file_is_valid_and_varied(self):

@@ -82,25 +82,45 @@ class PgTx final : public OtpTx {
   }
 
   absl::StatusOr<bool> InsertIfAbsent(const Challenge& c) override {
-    // libpqxx 6 has no std::optional parameters: a null const char* is SQL NULL.
-    const std::string used_text = c.used_at ? absl::StrCat(Micros(*c.used_at)) : "";
-    const char* used = c.used_at ? used_text.c_str() : nullptr;
-    pqxx::result r = pg::ExecPrepared(tx_, 
-        "INSERT INTO otp_challenges (id, request_id, purpose, phone_sealed, phone_index, "
-        "subject_index, code_hmac, seq, delivery, attempts_left, deliveries, created_at, "
-        "expires_at, resend_after, used_at, used_key) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, "
-        "$8, $9, $10, $11, " + Ts(12) + ", " + Ts(13) + ", " + Ts(14) + ", " + Ts(15) +
-        ", NULLIF($16, '')) ON CONFLICT (request_id) DO NOTHING",
+    const std::string used = UsedAt(c);
+    pqxx::result r = pg::ExecPrepared(tx_, InsertChallengeSql(),
         c.id, c.request_id, c.purpose, c.phone_sealed, c.phone_index, c.subject_index,
         c.code_hmac, c.seq, DeliveryName(c.delivery), c.attempts_left, c.deliveries,
-        Micros(c.created_at), Micros(c.expires_at), Micros(c.resend_after), used, c.used_key);
+        Micros(c.created_at), Micros(c.expires_at), Micros(c.resend_after), UsedParam(c, used),
+        c.used_key);
     return r.affected_rows() == 1;
   }
 
+  // One round trip fewer than the two calls: the challenge insert and the key locks are one
+  // statement (the keys are locked only when the challenge is new); the count that follows is
+  // a statement of its own, so that its snapshot is taken after the locks were granted.
+  absl::StatusOr<InsertedSend> InsertIfAbsentAndRecordSend(const Challenge& c,
+                                                           const std::vector<SendLimit>& limits,
+                                                           absl::Time now) override {
+    const Limits l = SortedLimits(limits, now);
+    const std::string used = UsedAt(c);
+    pqxx::row r = pg::ExecPrepared1(tx_,
+        "WITH ch AS (" + InsertChallengeSql() + " RETURNING 1), "
+        "k AS (INSERT INTO otp_send_keys (key) SELECT k FROM unnest($17::text[]) "
+        "WITH ORDINALITY AS u(k, n) WHERE EXISTS (SELECT 1 FROM ch) ORDER BY n "
+        "ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key) "
+        "SELECT count(*) FROM ch",
+        c.id, c.request_id, c.purpose, c.phone_sealed, c.phone_index, c.subject_index,
+        c.code_hmac, c.seq, DeliveryName(c.delivery), c.attempts_left, c.deliveries,
+        Micros(c.created_at), Micros(c.expires_at), Micros(c.resend_after), UsedParam(c, used),
+        c.used_key, pg::TextArray(l.keys));
+    InsertedSend out;
+    out.inserted = r[0].as<int>() == 1;
+    if (!out.inserted) return out;
+    auto wait = CountAndRecord(l, now, c.id, c.seq);
+    if (!wait.ok()) return wait.status();
+    out.wait = *wait;
+    return out;
+  }
+
   absl::Status Update(const Challenge& c) override {
-    // libpqxx 6 has no std::optional parameters: a null const char* is SQL NULL.
-    const std::string used_text = c.used_at ? absl::StrCat(Micros(*c.used_at)) : "";
-    const char* used = c.used_at ? used_text.c_str() : nullptr;
+    const std::string used_text = UsedAt(c);
+    const char* used = UsedParam(c, used_text);
     pqxx::result r = pg::ExecPrepared(tx_, 
         "UPDATE otp_challenges SET code_hmac = $2, seq = $3, delivery = $4, attempts_left = $5, "
         "deliveries = $6, expires_at = " + Ts(7) + ", resend_after = " + Ts(8) +
@@ -114,23 +134,58 @@ class PgTx final : public OtpTx {
   absl::StatusOr<std::optional<absl::Duration>> TryRecordSend(
       const std::vector<SendLimit>& limits, absl::Time now, const std::string& challenge_id,
       int seq) override {
-    std::vector<SendLimit> sorted = limits;
-    std::sort(sorted.begin(), sorted.end(),
-              [](const SendLimit& a, const SendLimit& b) { return a.key < b.key; });
-    std::vector<std::string> keys;
-    std::vector<int> caps;
-    std::vector<int64_t> since;
-    for (const SendLimit& l : sorted) {
-      keys.push_back(l.key);
-      caps.push_back(l.limit);
-      since.push_back(Micros(now - l.window));
-    }
+    const Limits l = SortedLimits(limits, now);
     // 1. Create-or-lock every key, in sorted order (no deadlock between two multi-key sends).
     pg::ExecPrepared(tx_,
                      "INSERT INTO otp_send_keys (key) SELECT k FROM unnest($1::text[]) "
                      "WITH ORDINALITY AS u(k, n) ORDER BY n "
                      "ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key",
-                     pg::TextArray(keys));
+                     pg::TextArray(l.keys));
+    return CountAndRecord(l, now, challenge_id, seq);
+  }
+
+ private:
+  struct Limits {
+    std::vector<SendLimit> sorted;  // by key: the order keys are locked in
+    std::vector<std::string> keys;
+    std::vector<int> caps;
+    std::vector<int64_t> since;  // start of each key's window, µs since the epoch
+  };
+
+  static Limits SortedLimits(const std::vector<SendLimit>& limits, absl::Time now) {
+    Limits l;
+    l.sorted = limits;
+    std::sort(l.sorted.begin(), l.sorted.end(),
+              [](const SendLimit& a, const SendLimit& b) { return a.key < b.key; });
+    for (const SendLimit& x : l.sorted) {
+      l.keys.push_back(x.key);
+      l.caps.push_back(x.limit);
+      l.since.push_back(Micros(now - x.window));
+    }
+    return l;
+  }
+
+  // The challenge insert ($1–$16), ON CONFLICT (request_id) DO NOTHING.
+  static std::string InsertChallengeSql() {
+    return "INSERT INTO otp_challenges (id, request_id, purpose, phone_sealed, phone_index, "
+           "subject_index, code_hmac, seq, delivery, attempts_left, deliveries, created_at, "
+           "expires_at, resend_after, used_at, used_key) VALUES ($1::uuid, $2, $3, $4, $5, $6, "
+           "$7, $8, $9, $10, $11, " + Ts(12) + ", " + Ts(13) + ", " + Ts(14) + ", " + Ts(15) +
+           ", NULLIF($16, '')) ON CONFLICT (request_id) DO NOTHING";
+  }
+
+  // libpqxx 6 has no std::optional parameters: a null const char* is SQL NULL.
+  static std::string UsedAt(const Challenge& c) {
+    return c.used_at ? absl::StrCat(Micros(*c.used_at)) : "";
+  }
+  static const char* UsedParam(const Challenge& c, const std::string& used) {
+    return c.used_at ? used.c_str() : nullptr;
+  }
+
+  // Step 2 of TryRecordSend, with the keys locked.
+  absl::StatusOr<std::optional<absl::Duration>> CountAndRecord(const Limits& l, absl::Time now,
+                                                               const std::string& challenge_id,
+                                                               int seq) {
     // 2. One statement, whose snapshot is taken after the locks were granted (so it sees every
     // send committed before): each key's count in its window; the send is recorded under every
     // key only when none is full; for a full key, the time of the send that has to leave the
@@ -146,21 +201,20 @@ class PgTx final : public OtpTx {
         "SELECT f.key, (SELECT " + Col("s.at") + " FROM otp_sends s WHERE s.key = f.key AND "
         "s.at > (timestamptz 'epoch' + f.since * interval '1 microsecond') ORDER BY s.at "
         "OFFSET f.n - f.cap LIMIT 1) FROM full_keys f",
-        pg::TextArray(keys), pg::IntArray(caps), pg::IntArray(since), Micros(now), challenge_id,
+        pg::TextArray(l.keys), pg::IntArray(l.caps), pg::IntArray(l.since), Micros(now), challenge_id,
         seq);
     std::optional<absl::Duration> wait;
     for (const pqxx::row& row : r) {
       const std::string key = row[0].as<std::string>();
-      const auto l = std::find_if(sorted.begin(), sorted.end(),
-                                  [&](const SendLimit& x) { return x.key == key; });
-      if (l == sorted.end() || row[1].is_null()) return absl::InternalError("send limit row");
-      absl::Duration w = FromMicros(row[1].as<int64_t>()) + l->window - now;
+      const auto x = std::find_if(l.sorted.begin(), l.sorted.end(),
+                                  [&](const SendLimit& y) { return y.key == key; });
+      if (x == l.sorted.end() || row[1].is_null()) return absl::InternalError("send limit row");
+      absl::Duration w = FromMicros(row[1].as<int64_t>()) + x->window - now;
       if (!wait || w > *wait) wait = w;
     }
     return wait;
   }
 
- private:
   pqxx::transaction_base& tx_;
 };
 

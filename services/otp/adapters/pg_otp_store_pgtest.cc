@@ -171,6 +171,54 @@ TEST_F(PgOtpStoreTest, InsertIfAbsentRefusesADuplicateRequestId) {
   EXPECT_EQ(Count("SELECT count(*) FROM otp_challenges"), 1);
 }
 
+// The adapter's one-statement insert-and-lock must answer as InsertIfAbsent followed by
+// TryRecordSend: a taken request_id writes nothing (no key row, no send); a new challenge is
+// recorded under every key, unless one is full.
+TEST_F(PgOtpStoreTest, InsertIfAbsentAndRecordSendActsAsTheTwoCalls) {
+  const absl::Time t0 = absl::FromUnixSeconds(1795000000);
+  const std::vector<SendLimit> limits = {{"subject:s", 5, absl::Hours(1)},
+                                         {"phone:x", 1, absl::Minutes(15)}};
+  auto send = [&](const char* id, const std::string& request_id, absl::Time now) {
+    OtpTx::InsertedSend out;
+    EXPECT_TRUE(store_->InTransaction(Commit::kDurable, [&](OtpTx& tx) -> absl::Status {
+      auto r = tx.InsertIfAbsentAndRecordSend(Sample(id, request_id), limits, now);
+      if (!r.ok()) return r.status();
+      out = *r;
+      return absl::OkStatus();
+    }).ok());
+    return out;
+  };
+  OtpTx::InsertedSend first = send(kId1, "r-1", t0);
+  EXPECT_TRUE(first.inserted);
+  EXPECT_FALSE(first.wait.has_value());
+  EXPECT_EQ(Count("SELECT count(*) FROM otp_sends WHERE challenge_id = '" + std::string(kId1) +
+                  "'"),
+            2);
+  EXPECT_EQ(Count("SELECT count(*) FROM otp_send_keys"), 2);
+
+  OtpTx::InsertedSend again = send(kId2, "r-1", t0);  // the same request_id
+  EXPECT_FALSE(again.inserted);
+  EXPECT_EQ(Count("SELECT count(*) FROM otp_challenges"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM otp_sends"), 2);
+
+  // A new challenge for the same phone inside its window: inserted, the phone key is full.
+  OtpTx::InsertedSend full = send(kId2, "r-2", t0 + absl::Minutes(5));
+  EXPECT_TRUE(full.inserted);
+  ASSERT_TRUE(full.wait.has_value());
+  EXPECT_EQ(*full.wait, absl::Minutes(10));
+  EXPECT_EQ(Count("SELECT count(*) FROM otp_sends"), 2);
+
+  // Keys are only created for new challenges.
+  ASSERT_TRUE(store_->InTransaction(Commit::kDurable, [&](OtpTx& tx) -> absl::Status {
+    auto r = tx.InsertIfAbsentAndRecordSend(Sample(kId2, "r-1"),
+                                            {{"phone:never", 5, absl::Minutes(15)}}, t0);
+    if (!r.ok()) return r.status();
+    EXPECT_FALSE(r->inserted);
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM otp_send_keys WHERE key = 'phone:never'"), 0);
+}
+
 TEST_F(PgOtpStoreTest, SendLimitSlidingWindowAndRefund) {
   const absl::Time t0 = absl::FromUnixSeconds(1795000000);
   std::vector<SendLimit> limits = {{"phone:x", 2, absl::Minutes(15)},

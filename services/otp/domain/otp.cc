@@ -258,13 +258,11 @@ absl::StatusOr<ChallengeView> OtpDomain::Send(const SendRequest& req) {
       c.deliveries = 0;
       c.created_at = now;
       issued.code = NewCode(&c, now, /*fresh=*/true);
-      auto inserted = tx.InsertIfAbsent(c);
-      if (!inserted.ok()) return inserted.status();
-      if (*inserted) {
+      auto sent = tx.InsertIfAbsentAndRecordSend(c, LimitsFor(c), now);
+      if (!sent.ok()) return sent.status();
+      if (sent->inserted) {
         issued.challenge = c;
-        auto limited = tx.TryRecordSend(LimitsFor(c), now, c.id, c.seq);
-        if (!limited.ok()) return limited.status();
-        if (limited->has_value()) return SendLimitExceeded(**limited);
+        if (sent->wait.has_value()) return SendLimitExceeded(*sent->wait);
         return absl::OkStatus();
       }
       auto existing = tx.LockByRequestId(req.request_id);

@@ -67,6 +67,27 @@ class OtpTx {
   virtual absl::StatusOr<std::optional<absl::Duration>> TryRecordSend(
       const std::vector<SendLimit>& limits, absl::Time now, const std::string& challenge_id,
       int seq) = 0;
+
+  // What InsertIfAbsentAndRecordSend did: `inserted` is false when a challenge with the same
+  // request_id exists (nothing written); otherwise `wait` is TryRecordSend's answer.
+  struct InsertedSend {
+    bool inserted = false;
+    std::optional<absl::Duration> wait;
+  };
+  // InsertIfAbsent(c), then, when inserted, TryRecordSend(limits, now, c.id, c.seq): the start
+  // of a new send. Adapters may do it in fewer round trips than the two calls.
+  virtual absl::StatusOr<InsertedSend> InsertIfAbsentAndRecordSend(
+      const Challenge& c, const std::vector<SendLimit>& limits, absl::Time now) {
+    auto inserted = InsertIfAbsent(c);
+    if (!inserted.ok()) return inserted.status();
+    InsertedSend out;
+    out.inserted = *inserted;
+    if (!out.inserted) return out;
+    auto wait = TryRecordSend(limits, now, c.id, c.seq);
+    if (!wait.ok()) return wait.status();
+    out.wait = *wait;
+    return out;
+  }
 };
 
 // How a transaction's commit survives a crash of the database server.
