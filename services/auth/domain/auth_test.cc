@@ -311,6 +311,9 @@ TEST_F(AuthTest, FlowLookupErrors) {
             "LOGIN_FLOW_NOT_FOUND");
   auto flow = domain_->StartPasswordLogin(Req());
   ASSERT_TRUE(flow.ok());
+  EXPECT_EQ(status::ReasonOf(domain_->ResendLoginOtp(flow->flow_id).status()),
+            "OTP_RESEND_TOO_SOON");  // otp's cooldown, passed through
+  clock_.Advance(absl::Seconds(61));
   auto resent = domain_->ResendLoginOtp(flow->flow_id);
   ASSERT_TRUE(resent.ok()) << resent.status();
   EXPECT_EQ(resent->flow_id, flow->flow_id);

@@ -375,7 +375,7 @@ TEST_F(PgFlowStoreTest, PurgeDeletesOnlyFlowsExpiredBeforeTheCutoff) {
 // The domain on the real store: expiry, the whole flow, and concurrent final steps.
 class PgRegistrationTest : public PgFlowStoreTest {
  protected:
-  PgRegistrationTest() : otp_(&clock_), sigverify_(&clock_) {}
+  PgRegistrationTest() : otp_(&clock_, testing::OtpOptions()), sigverify_(&clock_) {}
   void SetUp() override {
     PgFlowStoreTest::SetUp();
     clock_.Set(absl::Now());  // flows created "now" (purge test data uses kT0)

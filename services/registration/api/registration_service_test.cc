@@ -316,7 +316,7 @@ class RegistrationServiceTest : public ::testing::Test {
   static void TearDownTestSuite() { delete db_; }
 
   RegistrationServiceTest()
-      : otp_(&clock_), sigverify_(&clock_), idv_server_(&idv_), accounts_server_(&accounts_),
+      : otp_(&clock_, testing::OtpOptions()), sigverify_(&clock_), idv_server_(&idv_), accounts_server_(&accounts_),
         otp_server_(&otp_), sigverify_server_(&sigverify_), auth_server_(&auth_) {}
 
   void SetUp() override {

@@ -37,7 +37,7 @@ std::string Meta(const absl::Status& s, const std::string& key) {
 class CertificateFlowTest : public ::testing::Test {
  protected:
   CertificateFlowTest()
-      : otp_(&clock_),
+      : otp_(&clock_, testing::OtpOptions()),
         sigverify_(&clock_),
         reg_(&store_, &captcha_, &idv_, &accounts_, &otp_, &sigverify_, &auth_, &clock_,
              &random_, Options{absl::Minutes(30), "index-key"}) {

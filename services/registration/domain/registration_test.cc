@@ -38,7 +38,7 @@ std::string Meta(const absl::Status& s, const std::string& key) {
 class RegistrationTest : public ::testing::Test {
  protected:
   RegistrationTest()
-      : otp_(&clock_),
+      : otp_(&clock_, testing::OtpOptions()),
         sigverify_(&clock_),
         reg_(&store_, &captcha_, &idv_, &accounts_, &otp_, &sigverify_, &auth_, &clock_,
              &random_, Options{absl::Minutes(30), kIndexKey}) {}
@@ -103,9 +103,9 @@ TEST_F(RegistrationTest, HappyPathCreatesOneIal2AccountAndForgetsPersonalData) {
   EXPECT_EQ(q.full_name, "Nguyễn Văn An");
   EXPECT_EQ(q.date_of_birth, kDob);
   // The OTP: purpose REGISTRATION, subject = keyed blind index of the id number (never the id).
-  EXPECT_EQ(otp_.LastPurpose(), "REGISTRATION");
-  EXPECT_EQ(otp_.LastSubject(), crypto::BlindIndex(kIndexKey, kCccd));
-  EXPECT_EQ(otp_.LastSubject().find(kCccd), std::string::npos);
+  EXPECT_EQ(otp_.sent().back().purpose, "REGISTRATION");
+  EXPECT_EQ(otp_.sent().back().subject, crypto::BlindIndex(kIndexKey, kCccd));
+  EXPECT_EQ(otp_.sent().back().subject.find(kCccd), std::string::npos);
   EXPECT_EQ(otp_.send_request_ids(), std::vector<std::string>{f->flow_id + ":otp"});
 
   auto v = reg_.VerifyOtp(f->flow_id, " 246810 ");
@@ -399,7 +399,7 @@ TEST_F(RegistrationTest, ResendOtpHonoursTheCooldownThenRefreshesTheChallenge) {
   EXPECT_EQ(Meta(early.status(), "retry_after_s"), "61");
 
   clock_.Advance(absl::Seconds(61));
-  otp_.set_code("135790");
+  otp_.set_next_code("135790");
   auto later = reg_.ResendOtp(f->flow_id);
   ASSERT_TRUE(later.ok()) << later.status();
   EXPECT_EQ(later->state, FlowState::kOtpSent);

@@ -15,6 +15,7 @@
 #include "libs/captcha_issuer/captcha_issuer.h"
 #include "libs/clock/clock.h"
 #include "libs/status/errors.h"
+#include "services/otp/client/testing/fake_otp_client.h"
 #include "services/registration/domain/ports.h"
 #include "services/registration/testing/recorder.h"
 
@@ -548,158 +549,10 @@ class FakeAuth final : public AuthClient {
 };
 
 // ---------------------------------------------------------------------------------------------
-class FakeOtp final : public OtpClient {
- public:
-  static constexpr int kAttempts = 3;
-  explicit FakeOtp(Clock* clock) : clock_(clock) {}
-
-  absl::StatusOr<OtpChallenge> Send(const std::string& request_id, const std::string& phone,
-                                    const std::string& purpose,
-                                    const std::string& subject) override {
-    if (absl::Status s = send_.Call(request_id); !s.ok()) return s;
-    std::lock_guard<std::mutex> l(mu_);
-    auto it = by_request_.find(request_id);
-    if (it != by_request_.end()) return View(challenges_[it->second]);
-    Challenge c;
-    c.id = absl::StrCat("ch-", ++next_);
-    c.phone = phone;
-    c.purpose = purpose;
-    c.subject = subject;
-    c.code = code_;
-    Arm(c);
-    challenges_[c.id] = c;
-    by_request_[request_id] = c.id;
-    ++sms_sent_;
-    return View(c);
-  }
-  absl::StatusOr<OtpChallenge> Resend(const std::string& challenge_id) override {
-    std::lock_guard<std::mutex> l(mu_);
-    auto it = challenges_.find(challenge_id);
-    if (it == challenges_.end()) {
-      return status::NotFound("OTP_CHALLENGE_NOT_FOUND", "", "Không tìm thấy.", "Not found.");
-    }
-    Challenge& c = it->second;
-    const absl::Time now = clock_->Now();
-    if (now < c.resend_after) {
-      int wait = static_cast<int>(absl::ToInt64Seconds(c.resend_after - now)) + 1;
-      return status::ResourceExhausted("OTP_RESEND_TOO_SOON", "Vui lòng chờ.", "Please wait.",
-                                       wait);
-    }
-    c.code = code_;
-    c.used = false;
-    c.used_key.clear();
-    Arm(c);
-    ++sms_sent_;
-    return View(c);
-  }
-  absl::StatusOr<std::string> Verify(const std::string& challenge_id, const std::string& code,
-                                     const std::string& purpose,
-                                     const std::string& idempotency_key) override {
-    if (absl::Status s = verify_.Call(idempotency_key); !s.ok()) return s;
-    std::lock_guard<std::mutex> l(mu_);
-    auto it = challenges_.find(challenge_id);
-    if (it == challenges_.end() || it->second.purpose != purpose) {
-      return status::InvalidArgument("OTP_INVALID", "otp", "Sai mã.", "Wrong code.");
-    }
-    Challenge& c = it->second;
-    if (c.used && !idempotency_key.empty() && idempotency_key == c.used_key &&
-        code == c.code && clock_->Now() < c.expires_at) {
-      return c.phone;  // the consuming step, retried: replayed
-    }
-    if (c.used) {
-      return status::FailedPrecondition("OTP_ALREADY_USED", "otp", "Đã dùng.", "Used.");
-    }
-    if (c.attempts_left <= 0) {
-      return status::FailedPrecondition("OTP_ATTEMPTS_EXCEEDED", "otp", "Quá số lần.",
-                                        "Too many attempts.");
-    }
-    if (clock_->Now() >= c.expires_at) {
-      return status::FailedPrecondition("OTP_EXPIRED", "otp", "Hết hạn.", "Expired.");
-    }
-    if (code != c.code) {
-      --c.attempts_left;
-      if (c.attempts_left <= 0) {
-        return status::FailedPrecondition("OTP_ATTEMPTS_EXCEEDED", "otp", "Quá số lần.",
-                                          "Too many attempts.");
-      }
-      return status::WithMetadata(
-          status::InvalidArgument("OTP_INVALID", "otp", "Sai mã.", "Wrong code."),
-          "attempts_left", absl::StrCat(c.attempts_left));
-    }
-    c.used = true;
-    c.used_key = idempotency_key;
-    if (lose_next_answer_) {
-      lose_next_answer_ = false;
-      return absl::DeadlineExceededError("fake otp: answer lost");
-    }
-    return c.phone;
-  }
-  // The next Verify that consumes a code does so but answers DEADLINE_EXCEEDED (the answer was
-  // lost on the way back).
-  void LoseNextVerifyAnswer() {
-    std::lock_guard<std::mutex> l(mu_);
-    lose_next_answer_ = true;
-  }
-
-  // Test helpers.
-  void set_code(const std::string& code) {
-    std::lock_guard<std::mutex> l(mu_);
-    code_ = code;
-  }
-  void PushSendError(absl::Status s) { send_.Push(std::move(s)); }
-  void PushVerifyError(absl::Status s) { verify_.Push(std::move(s)); }
-  std::vector<std::string> verify_keys() { return verify_.requests(); }  // idempotency keys
-  int sms_sent() {
-    std::lock_guard<std::mutex> l(mu_);
-    return sms_sent_;
-  }
-  int send_calls() { return send_.calls(); }
-  std::vector<std::string> send_request_ids() { return send_.requests(); }
-  std::string LastSubject() {
-    std::lock_guard<std::mutex> l(mu_);
-    return challenges_.empty() ? "" : challenges_.rbegin()->second.subject;
-  }
-  std::string LastPurpose() {
-    std::lock_guard<std::mutex> l(mu_);
-    return challenges_.empty() ? "" : challenges_.rbegin()->second.purpose;
-  }
-
- private:
-  struct Challenge {
-    std::string id, phone, purpose, subject, code;
-    absl::Time expires_at, resend_after;
-    int attempts_left = kAttempts;
-    bool used = false;
-    std::string used_key;  // the idempotency key of the consuming Verify
-  };
-  void Arm(Challenge& c) {
-    const absl::Time now = clock_->Now();
-    c.expires_at = now + absl::Minutes(5);
-    c.resend_after = now + absl::Seconds(60);
-    c.attempts_left = kAttempts;
-  }
-  static OtpChallenge View(const Challenge& c) {
-    OtpChallenge o;
-    o.challenge_id = c.id;
-    o.masked_phone = c.phone.size() == 10 ? c.phone.substr(0, 3) + "****" + c.phone.substr(7)
-                                          : "***";
-    o.expires_at = c.expires_at;
-    o.resend_after = c.resend_after;
-    o.attempts_left = c.attempts_left;
-    return o;
-  }
-
-  Clock* clock_;
-  std::mutex mu_;
-  std::map<std::string, Challenge> challenges_;
-  std::map<std::string, std::string> by_request_;
-  Recorder<std::string> send_;  // by request id
-  Recorder<std::string> verify_;  // by idempotency key
-  std::string code_ = "246810";
-  bool lose_next_answer_ = false;
-  int next_ = 0;
-  int sms_sent_ = 0;
-};
+// The otp service: the shared in-memory fake, scripted as these tests expect it (3 wrong codes
+// per challenge, code 246810).
+using FakeOtp = otp::client::testing::FakeOtpClient;
+inline FakeOtp::Options OtpOptions() { return {.attempts = 3, .code = "246810"}; }
 
 // ---------------------------------------------------------------------------------------------
 // Verified certificates as sigverify describes them (identity values valid per libs/validators).

@@ -324,69 +324,6 @@ void FakeAccounts::set_fail(absl::Status s) {
   fail_ = std::move(s);
 }
 
-// ---- FakeOtp ---------------------------------------------------------------------------------
-
-absl::StatusOr<OtpChallenge> FakeOtp::Send(const std::string& request_id, const std::string& phone,
-                                           const std::string& purpose, const std::string& subject) {
-  std::lock_guard<std::mutex> l(mu_);
-  if (!send_error_.ok()) return send_error_;
-  std::string challenge_id = absl::StrCat("ch-", sent_.size() + 1);
-  sent_.push_back({request_id, phone, purpose, subject, challenge_id, next_code_});
-  codes_[challenge_id] = {next_code_, false};
-  absl::Time now = clock_->Now();
-  return OtpChallenge{challenge_id, "091****678", now + absl::Minutes(5), now + absl::Seconds(60)};
-}
-
-absl::StatusOr<OtpChallenge> FakeOtp::Resend(const std::string& challenge_id) {
-  std::lock_guard<std::mutex> l(mu_);
-  auto it = codes_.find(challenge_id);
-  if (it == codes_.end()) {
-    return status::NotFound("OTP_CHALLENGE_NOT_FOUND", "challenge_id", "x", "x");
-  }
-  it->second = {next_code_, false};
-  absl::Time now = clock_->Now();
-  return OtpChallenge{challenge_id, "091****678", now + absl::Minutes(5), now + absl::Seconds(60)};
-}
-
-absl::StatusOr<std::string> FakeOtp::Verify(const std::string& challenge_id,
-                                            const std::string& code,
-                                            const std::string& purpose,
-                                            const std::string& idempotency_key) {
-  std::lock_guard<std::mutex> l(mu_);
-  verify_keys_.push_back(idempotency_key);
-  auto it = codes_.find(challenge_id);
-  if (it == codes_.end() || purpose != "LOGIN") {
-    return status::InvalidArgument("OTP_INVALID", "otp", "Mã OTP không đúng.",
-                                   "The OTP is incorrect.");
-  }
-  if (it->second.second && !idempotency_key.empty() &&
-      used_keys_[challenge_id] == idempotency_key && it->second.first == code) {
-    return std::string("0912345678");  // the consuming step, retried
-  }
-  if (it->second.second) {
-    return status::FailedPrecondition("OTP_ALREADY_USED", "otp", "Mã OTP đã được sử dụng.",
-                                      "The OTP has already been used.");
-  }
-  if (it->second.first != code) {
-    return status::WithMetadata(status::InvalidArgument("OTP_INVALID", "otp", "Mã OTP không đúng.",
-                                                        "The OTP is incorrect."),
-                                "attempts_left", "4");
-  }
-  it->second.second = true;
-  used_keys_[challenge_id] = idempotency_key;
-  return std::string("0912345678");
-}
-
-std::vector<std::string> FakeOtp::verify_keys() const {
-  std::lock_guard<std::mutex> l(mu_);
-  return verify_keys_;
-}
-
-std::vector<SentOtp> FakeOtp::sent() const {
-  std::lock_guard<std::mutex> l(mu_);
-  return sent_;
-}
-
 // ---- FakeSigverify -----------------------------------------------------------------------------
 
 namespace {

@@ -11,6 +11,7 @@
 #include "libs/captcha_issuer/captcha_issuer.h"
 #include "libs/clock/clock.h"
 #include "services/auth/domain/ports.h"
+#include "services/otp/client/testing/fake_otp_client.h"
 
 namespace dvc::auth::testing {
 
@@ -130,38 +131,9 @@ class FakeAccounts final : public AccountsPort {
   absl::Status fail_ = absl::OkStatus();
 };
 
-struct SentOtp {
-  std::string request_id, phone, purpose, subject, challenge_id, code;
-};
-
-class FakeOtp final : public OtpPort {
- public:
-  explicit FakeOtp(Clock* clock) : clock_(clock) {}
-  absl::StatusOr<OtpChallenge> Send(const std::string& request_id, const std::string& phone,
-                                    const std::string& purpose,
-                                    const std::string& subject) override;
-  absl::StatusOr<OtpChallenge> Resend(const std::string& challenge_id) override;
-  // Replays the success to the consuming idempotency key (right code), as otp does.
-  absl::StatusOr<std::string> Verify(const std::string& challenge_id, const std::string& code,
-                                     const std::string& purpose,
-                                     const std::string& idempotency_key) override;
-  std::vector<std::string> verify_keys() const;  // the idempotency key of every Verify, in order
-
-  std::vector<SentOtp> sent() const;
-  // The code of the last OTP sent (always "123456" unless set_next_code).
-  void set_next_code(std::string code) { next_code_ = std::move(code); }
-  void set_send_error(absl::Status s) { send_error_ = std::move(s); }
-
- private:
-  Clock* clock_;
-  mutable std::mutex mu_;
-  std::vector<SentOtp> sent_;
-  std::map<std::string, std::pair<std::string, bool>> codes_;  // challenge → (code, used)
-  std::map<std::string, std::string> used_keys_;  // challenge → key of the consuming Verify
-  std::vector<std::string> verify_keys_;
-  std::string next_code_ = "123456";
-  absl::Status send_error_ = absl::OkStatus();
-};
+// The otp service: the shared in-memory fake (5 wrong codes per challenge, code 123456).
+using SentOtp = otp::client::testing::SentOtp;
+using FakeOtp = otp::client::testing::FakeOtpClient;
 
 // A sigverify that verifies nothing: a challenge signature is valid when `signature` is
 // "sig:<fingerprint>" (the fingerprint then is the signer's); each challenge is consumed by its
