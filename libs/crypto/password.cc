@@ -108,8 +108,8 @@ void FreeArgon2Memory(uint8_t* memory, size_t /*bytes*/) {
   if (tl_workspace == nullptr || memory != tl_workspace->memory) std::free(memory);
 }
 
-// Argon2id of `password` with `salt`; in `ws` when given (else malloc'd memory). `*fell_back`
-// (optional) tells whether `ws` was too small.
+// Argon2id of `password` with `salt`; in `ws` when given and allocated (else malloc'd memory).
+// `*fell_back` (optional) tells whether `ws` was too small.
 absl::StatusOr<std::string> RawHash(absl::string_view password, absl::string_view salt,
                                     const Argon2Params& p,
                                     PasswordHasher::Workspace* ws = nullptr,
@@ -129,6 +129,7 @@ absl::StatusOr<std::string> RawHash(absl::string_view password, absl::string_vie
   ctx.threads = p.p;
   ctx.version = ARGON2_VERSION_13;
   ctx.flags = ARGON2_DEFAULT_FLAGS;
+  if (ws != nullptr && ws->memory == nullptr) ws = nullptr;  // its mmap failed
   if (ws != nullptr) {
     ctx.allocate_cbk = AllocateArgon2Memory;
     ctx.free_cbk = FreeArgon2Memory;
@@ -144,10 +145,18 @@ absl::StatusOr<std::string> RawHash(absl::string_view password, absl::string_vie
   return out;
 }
 
-// The PHC string of `hash` made with `salt` and `params`.
-std::string Phc(const Argon2Params& params, absl::string_view salt, absl::string_view hash) {
-  return absl::StrCat("$argon2id$v=19$m=", params.m_kib, ",t=", params.t, ",p=", params.p, "$",
-                      Base64Encode(salt, /*pad=*/false), "$", Base64Encode(hash, /*pad=*/false));
+// HashPassword, computed in `ws` (see RawHash).
+absl::StatusOr<std::string> NewPhc(absl::string_view password, const Argon2Params& params,
+                                   Random& random, PasswordHasher::Workspace* ws) {
+  if (absl::Status s = CheckParams(params); !s.ok()) return s;
+  std::string salt = random.Bytes(params.salt_len);
+  absl::StatusOr<std::string> hash = RawHash(password, salt, params, ws);
+  if (!hash.ok()) return hash.status();
+  std::string phc = absl::StrCat("$argon2id$v=19$m=", params.m_kib, ",t=", params.t,
+                                 ",p=", params.p, "$", Base64Encode(salt, /*pad=*/false), "$",
+                                 Base64Encode(*hash, /*pad=*/false));
+  OPENSSL_cleanse(hash->data(), hash->size());
+  return phc;
 }
 
 // Whether `password` hashes to `parsed`'s tag, compared in constant time.
@@ -174,13 +183,7 @@ constexpr size_t kHugePage = 2u << 20;
 
 absl::StatusOr<std::string> HashPassword(absl::string_view password, const Argon2Params& params,
                                          Random& random) {
-  if (absl::Status s = CheckParams(params); !s.ok()) return s;
-  std::string salt = random.Bytes(params.salt_len);
-  absl::StatusOr<std::string> hash = RawHash(password, salt, params);
-  if (!hash.ok()) return hash.status();
-  std::string phc = Phc(params, salt, *hash);
-  OPENSSL_cleanse(hash->data(), hash->size());
-  return phc;
+  return NewPhc(password, params, random, nullptr);
 }
 
 absl::StatusOr<bool> VerifyPassword(absl::string_view password, absl::string_view phc) {
@@ -237,15 +240,9 @@ long PasswordHasher::heap_fallbacks() const {
 }
 
 absl::StatusOr<std::string> PasswordHasher::Hash(absl::string_view password, Random& random) {
-  if (absl::Status s = CheckParams(params_); !s.ok()) return s;
-  std::string salt = random.Bytes(params_.salt_len);
   Workspace* w = Acquire();  // sized for params_: no fallback possible
-  absl::StatusOr<std::string> hash =
-      RawHash(password, salt, params_, w->memory != nullptr ? w : nullptr);
+  absl::StatusOr<std::string> phc = NewPhc(password, params_, random, w);
   Release(w);
-  if (!hash.ok()) return hash.status();
-  std::string phc = Phc(params_, salt, *hash);
-  OPENSSL_cleanse(hash->data(), hash->size());
   return phc;
 }
 
@@ -254,8 +251,7 @@ absl::StatusOr<bool> PasswordHasher::Verify(absl::string_view password, absl::st
   if (!parsed.ok()) return parsed.status();
   Workspace* w = Acquire();
   bool fell_back = false;
-  absl::StatusOr<bool> ok =
-      Matches(password, *parsed, w->memory != nullptr ? w : nullptr, &fell_back);
+  absl::StatusOr<bool> ok = Matches(password, *parsed, w, &fell_back);
   Release(w);
   if (fell_back) {
     absl::MutexLock l(&mu_);

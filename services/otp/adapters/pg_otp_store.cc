@@ -83,7 +83,8 @@ class PgTx final : public OtpTx {
 
   absl::StatusOr<bool> InsertIfAbsent(const Challenge& c) override {
     const std::string used = UsedAt(c);
-    pqxx::result r = pg::ExecPrepared(tx_, InsertChallengeSql(),
+    static const std::string kSql = InsertChallengeSql();
+    pqxx::result r = pg::ExecPrepared(tx_, kSql,
         c.id, c.request_id, c.purpose, c.phone_sealed, c.phone_index, c.subject_index,
         c.code_hmac, c.seq, DeliveryName(c.delivery), c.attempts_left, c.deliveries,
         Micros(c.created_at), Micros(c.expires_at), Micros(c.resend_after), UsedParam(c, used),
@@ -99,12 +100,13 @@ class PgTx final : public OtpTx {
                                                            absl::Time now) override {
     const Limits l = SortedLimits(limits, now);
     const std::string used = UsedAt(c);
-    pqxx::row r = pg::ExecPrepared1(tx_,
+    static const std::string kSql =
         "WITH ch AS (" + InsertChallengeSql() + " RETURNING 1), "
         "k AS (INSERT INTO otp_send_keys (key) SELECT k FROM unnest($17::text[]) "
         "WITH ORDINALITY AS u(k, n) WHERE EXISTS (SELECT 1 FROM ch) ORDER BY n "
         "ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key) "
-        "SELECT count(*) FROM ch",
+        "SELECT count(*) FROM ch";
+    pqxx::row r = pg::ExecPrepared1(tx_, kSql,
         c.id, c.request_id, c.purpose, c.phone_sealed, c.phone_index, c.subject_index,
         c.code_hmac, c.seq, DeliveryName(c.delivery), c.attempts_left, c.deliveries,
         Micros(c.created_at), Micros(c.expires_at), Micros(c.resend_after), UsedParam(c, used),

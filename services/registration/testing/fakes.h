@@ -14,12 +14,14 @@
 #include "absl/strings/str_cat.h"
 #include "libs/captcha_issuer/captcha_issuer.h"
 #include "libs/clock/clock.h"
+#include "libs/testing/recorder.h"
 #include "libs/status/errors.h"
 #include "services/otp/client/testing/fake_otp_client.h"
 #include "services/registration/domain/ports.h"
-#include "services/registration/testing/recorder.h"
 
 namespace dvc::registration::testing {
+
+using ::dvc::testing::Recorder;
 
 // ---------------------------------------------------------------------------------------------
 class FakeFlowStore final : public FlowStore {

@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "libs/clock/clock.h"
 #include "libs/status/errors.h"
+#include "libs/testing/recorder.h"
 #include "services/otp/client/otp_client.h"
 
 namespace dvc::otp::client::testing {
@@ -47,9 +48,9 @@ class FakeOtpClient final : public OtpClient {
   absl::StatusOr<Challenge> Send(const std::string& request_id, const std::string& phone,
                                  const std::string& purpose,
                                  const std::string& subject) override {
+    if (absl::Status s = send_.Call(request_id); !s.ok()) return s;
     std::lock_guard<std::mutex> l(mu_);
-    send_request_ids_.push_back(request_id);
-    if (absl::Status s = Next(send_errors_, sticky_send_error_); !s.ok()) return s;
+    if (!sticky_send_error_.ok()) return sticky_send_error_;
     auto it = by_request_.find(request_id);
     if (it != by_request_.end()) return View(challenges_[it->second]);
     State c;
@@ -89,9 +90,8 @@ class FakeOtpClient final : public OtpClient {
   absl::StatusOr<std::string> Verify(const std::string& challenge_id, const std::string& code,
                                      const std::string& purpose,
                                      const std::string& idempotency_key) override {
+    if (absl::Status s = verify_.Call(idempotency_key); !s.ok()) return s;
     std::lock_guard<std::mutex> l(mu_);
-    verify_keys_.push_back(idempotency_key);
-    if (absl::Status s = Next(verify_errors_, absl::OkStatus()); !s.ok()) return s;
     auto it = challenges_.find(challenge_id);
     if (it == challenges_.end() || it->second.purpose != purpose) return Invalid();
     State& c = it->second;
@@ -134,14 +134,8 @@ class FakeOtpClient final : public OtpClient {
     sticky_send_error_ = std::move(s);
   }
   // The next Send (or Verify) answers `s`, once, before anything else (queued in order).
-  void PushSendError(absl::Status s) {
-    std::lock_guard<std::mutex> l(mu_);
-    send_errors_.push_back(std::move(s));
-  }
-  void PushVerifyError(absl::Status s) {
-    std::lock_guard<std::mutex> l(mu_);
-    verify_errors_.push_back(std::move(s));
-  }
+  void PushSendError(absl::Status s) { send_.Push(std::move(s)); }
+  void PushVerifyError(absl::Status s) { verify_.Push(std::move(s)); }
   // The next Verify that consumes a code does so, but answers DEADLINE_EXCEEDED (the answer was
   // lost on the way back).
   void LoseNextVerifyAnswer() {
@@ -158,15 +152,11 @@ class FakeOtpClient final : public OtpClient {
     std::lock_guard<std::mutex> l(mu_);
     return static_cast<int>(sent_.size());
   }
-  std::vector<std::string> send_request_ids() const {  // of every Send call, failed ones too
-    std::lock_guard<std::mutex> l(mu_);
-    return send_request_ids_;
-  }
-  int send_calls() const { return static_cast<int>(send_request_ids().size()); }
-  std::vector<std::string> verify_keys() const {  // the idempotency key of every Verify call
-    std::lock_guard<std::mutex> l(mu_);
-    return verify_keys_;
-  }
+  // Of every Send call, failed ones too.
+  std::vector<std::string> send_request_ids() const { return send_.requests(); }
+  int send_calls() const { return send_.calls(); }
+  // The idempotency key of every Verify call.
+  std::vector<std::string> verify_keys() const { return verify_.requests(); }
 
  private:
   struct State {
@@ -194,12 +184,6 @@ class FakeOtpClient final : public OtpClient {
     o.attempts_left = c.attempts_left;
     return o;
   }
-  static absl::Status Next(std::vector<absl::Status>& queue, const absl::Status& otherwise) {
-    if (queue.empty()) return otherwise;
-    absl::Status s = std::move(queue.front());
-    queue.erase(queue.begin());
-    return s;
-  }
   static absl::Status Invalid() {
     return status::InvalidArgument("OTP_INVALID", "otp", "Mã OTP không đúng.",
                                    "The OTP is incorrect.");
@@ -217,8 +201,8 @@ class FakeOtpClient final : public OtpClient {
   std::map<std::string, State> challenges_;         // by challenge id
   std::map<std::string, std::string> by_request_;  // request id → challenge id
   std::vector<SentOtp> sent_;
-  std::vector<std::string> send_request_ids_, verify_keys_;
-  std::vector<absl::Status> send_errors_, verify_errors_;
+  ::dvc::testing::Recorder<std::string> send_;    // by request id
+  ::dvc::testing::Recorder<std::string> verify_;  // by idempotency key
   absl::Status sticky_send_error_ = absl::OkStatus();
   bool lose_next_answer_ = false;
 };

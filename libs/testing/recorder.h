@@ -1,4 +1,4 @@
-// The bookkeeping every fake method of testing/fakes.h shares: the requests it received (in
+// The bookkeeping the methods of the services' test fakes share: the requests each received (in
 // order) and the answers a test scripted for its next calls. Thread-safe on its own, so a fake's
 // test-facing accessors are one-line forwards that need no lock of the fake's.
 #pragma once
@@ -13,7 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace dvc::registration::testing {
+namespace dvc::testing {
 
 // `Request` is what a call records (std::monostate: only that it happened); `Response` is what a
 // scripted answer may carry besides an error (std::monostate: errors only).
@@ -77,4 +77,4 @@ class Recorder {
   std::deque<absl::StatusOr<Response>> scripted_;
 };
 
-}  // namespace dvc::registration::testing
+}  // namespace dvc::testing
